@@ -1,0 +1,37 @@
+# `make run`: environment, migrations, server on 127.0.0.1:8640 with SQLite ./tmf640.db.
+# `make test`: environment, ruff, mypy, import layering, the whole pytest suite (SQLite and PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tmf640 migrate --database-url "$${TMF640_DATABASE_URL:-sqlite+aiosqlite:///./tmf640.db}"
+	$(BIN)/tmf640 serve --host "$${TMF640_HOST:-127.0.0.1}" --port "$${TMF640_PORT:-8640}" \
+		--database-url "$${TMF640_DATABASE_URL:-sqlite+aiosqlite:///./tmf640.db}"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Assembly: settings, the ASGI app factory, lifespan, CLI and background runners."""

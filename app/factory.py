@@ -1,0 +1,55 @@
+"""The ASGI application: one Starlette app serving REST and GraphQL on the same resolvers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.settings import Settings
+from resolvers.api import Resolvers
+from rest_compat.errors import HANDLERS
+from rest_compat.routes import routes as rest_routes
+from store import migrate
+from store.db import Database
+from store.uow import Store
+
+log = logging.getLogger("tmf640")
+
+
+async def health(request: Request) -> Response:
+    async with request.app.state.resolvers.store.read() as uow:
+        await uow.outbox.last_seq()
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            await migrate.upgrade(db)
+        store = Store(db)
+        app.state.resolvers = Resolvers.build(
+            store, lifecycle=settings.lifecycle, max_page=settings.max_page_size
+        )
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = Starlette(
+        routes=[Route("/health", health, methods=["GET"]), *rest_routes()],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.settings = settings
+    return app

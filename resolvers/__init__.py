@@ -1,0 +1,1 @@
+"""The operations both APIs call, and the domain rules behind them."""

@@ -1,0 +1,92 @@
+"""Every non-2xx answer is a TMF Error body; domain errors map to their HTTP status here, once."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resolvers.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+
+log = logging.getLogger("tmf640.rest")
+
+_REASONS = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+}
+
+
+class RestError(Exception):
+    """A protocol-level refusal (media type, body size, malformed JSON) raised by the REST layer itself."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {
+        "@type": "Error",
+        "code": code,
+        "reason": _REASONS.get(status, "Error"),
+        "message": message,
+        "status": str(status),
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def status_of(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, (InvalidTransition, Conflict)):
+        return 409
+    if isinstance(exc, PreconditionFailed):
+        return 412
+    if isinstance(exc, ValidationFailed):
+        return 400
+    return 400
+
+
+async def on_domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(status_of(exc), exc.code, exc.message)
+
+
+async def on_rest_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RestError)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, _REASONS.get(exc.status_code, "Error").replace(" ", ""),
+                          str(exc.detail), headers=dict(exc.headers or {}))
+
+
+async def on_unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unexpected failure", exc_info=exc)
+    return error_response(500, "InternalError", "the server failed; the failure is logged")
+
+
+HANDLERS = {
+    DomainError: on_domain_error,
+    RestError: on_rest_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

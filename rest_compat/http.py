@@ -1,0 +1,89 @@
+"""Request plumbing shared by the REST endpoints: body reading, context, paging headers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from resolvers.context import Caller, RequestContext
+from resolvers.query import Page
+from rest_compat.errors import RestError
+
+JSON_TYPES = ("application/json",)
+
+
+def settings_of(request: Request) -> Any:
+    return request.app.state.settings
+
+
+def context(request: Request) -> RequestContext:
+    settings = settings_of(request)
+    base = settings.public_base_url or str(request.base_url)
+    correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+    return RequestContext(caller=Caller(), correlation_id=correlation[:255], base_url=base.rstrip("/"))
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, bounded by `max_body_bytes`; malformed or oversized bodies are 4xx, never 500."""
+    limit = settings_of(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RestError(413, "PayloadTooLarge", f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RestError(413, "PayloadTooLarge", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise RestError(400, "InvalidBody", "the request needs a JSON body")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RestError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from exc
+
+
+def require_json(request: Request) -> None:
+    kind = media_type(request)
+    if kind and kind not in JSON_TYPES and not kind.endswith("+json"):
+        raise RestError(415, "UnsupportedMediaType", f"{kind} is not accepted here; send application/json")
+
+
+def page_response(request: Request, page: Page) -> JSONResponse:
+    """200 when the body holds every match, 206 when paging cut it; counts and Link in headers."""
+    count = len(page.items)
+    partial = page.offset > 0 or page.offset + count < page.total
+    headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(count)}
+    links = _links(request, page)
+    if links:
+        headers["Link"] = links
+    return JSONResponse(page.items, status_code=206 if partial else 200, headers=headers)
+
+
+def _links(request: Request, page: Page) -> str:
+    if page.limit <= 0:
+        return ""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+    base = str(request.url.replace(query=""))
+
+    def url(offset: int) -> str:
+        return base + "?" + urlencode([*params, ("offset", str(offset)), ("limit", str(page.limit))])
+
+    last = max(0, ((page.total - 1) // page.limit) * page.limit) if page.total else 0
+    parts = [f'<{url(0)}>; rel="first"']
+    if page.offset > 0:
+        parts.append(f'<{url(max(0, page.offset - page.limit))}>; rel="prev"')
+    if page.offset + page.limit < page.total:
+        parts.append(f'<{url(page.offset + page.limit)}>; rel="next"')
+    parts.append(f'<{url(last)}>; rel="last"')
+    return ", ".join(parts)

@@ -1,0 +1,94 @@
+"""The TMF640 REST resources, each a thin translation onto a resolver call."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from resolvers.api import Resolvers
+from resolvers.patching import Patch
+from rest_compat import docs, params
+from rest_compat.errors import RestError
+from rest_compat.http import context, page_response, read_json, require_json
+
+PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json": "merge",
+    "": "merge",
+    "application/json-patch+json": "json",
+}
+
+
+def resolvers(request: Request) -> Resolvers:
+    r: Resolvers = request.app.state.resolvers
+    return r
+
+
+def _id(request: Request) -> str:
+    return str(request.path_params["id"]).rstrip("/")
+
+
+async def list_services(request: Request) -> Response:
+    page = await resolvers(request).services.search(context(request), params.parse(request.url.query))
+    return page_response(request, page)
+
+
+async def create_service(request: Request) -> Response:
+    require_json(request)
+    ctx = context(request)
+    result = await resolvers(request).services.create(ctx, await read_json(request))
+    href = result.service["href"]
+    return JSONResponse(result.service, status_code=201, headers={"Location": href, "ETag": result.etag})
+
+
+async def get_service(request: Request) -> Response:
+    fields = params.parse_fields(request.url.query)
+    result = await resolvers(request).services.get(context(request), _id(request), fields)
+    return JSONResponse(result.service, headers={"ETag": result.etag})
+
+
+async def patch_service(request: Request) -> Response:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in PATCH_TYPES:
+        raise RestError(
+            415, "UnsupportedMediaType",
+            f"{kind} is not a patch format; use application/merge-patch+json, application/json "
+            "or application/json-patch+json",
+        )
+    patch = Patch(PATCH_TYPES[kind], await read_json(request))  # type: ignore[arg-type]
+    result = await resolvers(request).services.patch(
+        context(request), _id(request), patch, request.headers.get("if-match")
+    )
+    return JSONResponse(result.service, headers={"ETag": result.etag})
+
+
+async def delete_service(request: Request) -> Response:
+    await resolvers(request).services.delete(context(request), _id(request), request.headers.get("if-match"))
+    return Response(status_code=204)
+
+
+async def list_monitors(request: Request) -> Response:
+    page = await resolvers(request).monitors.search(context(request), params.parse(request.url.query))
+    return page_response(request, page)
+
+
+async def get_monitor(request: Request) -> Response:
+    fields = params.parse_fields(request.url.query)
+    return JSONResponse(await resolvers(request).monitors.get(context(request), _id(request), fields))
+
+
+def routes() -> list[BaseRoute]:
+    out: list[BaseRoute] = []
+    for prefix in PREFIXES:
+        for slash in ("", "/"):
+            out.append(Route(f"{prefix}/service{slash}", list_services, methods=["GET"]))
+            out.append(Route(f"{prefix}/service{slash}", create_service, methods=["POST"]))
+            out.append(Route(f"{prefix}/monitor{slash}", list_monitors, methods=["GET"]))
+        out.append(Route(f"{prefix}/service/{{id:path}}", get_service, methods=["GET"]))
+        out.append(Route(f"{prefix}/service/{{id:path}}", patch_service, methods=["PATCH"]))
+        out.append(Route(f"{prefix}/service/{{id:path}}", delete_service, methods=["DELETE"]))
+        out.append(Route(f"{prefix}/monitor/{{id:path}}", get_monitor, methods=["GET"]))
+        out.extend(docs.routes(prefix))
+    return out

@@ -1,0 +1,1 @@
+"""GraphQL: types, inputs, Query/Mutation/Subscription, loaders, context."""

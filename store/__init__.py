@@ -1,0 +1,1 @@
+"""Persistence: tables, repositories, migrations, the event outbox, pub/sub backends."""

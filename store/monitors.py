@@ -1,0 +1,105 @@
+"""Monitor repository: TMF Monitor documents with projections and an attribute index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.errors import StaleVersion
+from store.query import ListQuery
+from store.querying import DocTable, count_select, page_select
+from store.tables import monitor, monitor_attr
+from store.values import attr_rows
+
+MONITORS = DocTable(
+    table=monitor,
+    attrs=monitor_attr,
+    owner="monitor_id",
+    projections={"id": "id", "state": "state"},
+)
+
+
+@dataclass(frozen=True)
+class MonitorRow:
+    id: str
+    doc: dict[str, Any]
+    version: int
+    source_id: str | None
+    correlation_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = (
+    monitor.c.id,
+    monitor.c.doc,
+    monitor.c.version,
+    monitor.c.source_id,
+    monitor.c.correlation_id,
+    monitor.c.created_at,
+    monitor.c.updated_at,
+)
+
+
+def _row(r: Any) -> MonitorRow:
+    return MonitorRow(r.id, r.doc, r.version, r.source_id, r.correlation_id, r.created_at, r.updated_at)
+
+
+class MonitorRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, id: str) -> MonitorRow | None:
+        r = (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id == id))).first()
+        return _row(r) if r else None
+
+    async def for_sources(self, source_ids: list[str]) -> list[MonitorRow]:
+        if not source_ids:
+            return []
+        stmt = select(*_COLUMNS).where(monitor.c.source_id.in_(source_ids)).order_by(monitor.c.created_at)
+        return [_row(r) for r in (await self.conn.execute(stmt)).all()]
+
+    async def search(self, query: ListQuery, limit: int) -> tuple[list[MonitorRow], int]:
+        total = (await self.conn.execute(count_select(MONITORS, query))).scalar_one()
+        if total <= query.offset or limit == 0:
+            return [], int(total)
+        rows = (await self.conn.execute(page_select(MONITORS, query, limit, _COLUMNS))).all()
+        return [_row(r) for r in rows], int(total)
+
+    async def insert(
+        self, id: str, doc: dict[str, Any], *, source_id: str | None, correlation_id: str | None, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            insert(monitor).values(
+                id=id,
+                doc=doc,
+                version=1,
+                state=doc.get("state"),
+                source_id=source_id,
+                correlation_id=correlation_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await self._index(id, doc)
+
+    async def update(self, id: str, doc: dict[str, Any], expected_version: int, now: datetime) -> int:
+        result = await self.conn.execute(
+            update(monitor)
+            .where(monitor.c.id == id, monitor.c.version == expected_version)
+            .values(doc=doc, state=doc.get("state"), version=expected_version + 1, updated_at=now)
+        )
+        if result.rowcount != 1:
+            raise StaleVersion(id)
+        await self.conn.execute(delete(monitor_attr).where(monitor_attr.c.monitor_id == id))
+        await self._index(id, doc)
+        return expected_version + 1
+
+    async def _index(self, id: str, doc: dict[str, Any]) -> None:
+        rows = [{"monitor_id": id, **row} for row in attr_rows(doc)]
+        if rows:
+            await self.conn.execute(insert(monitor_attr), rows)

@@ -1,0 +1,83 @@
+"""The event outbox: events are rows written in the transaction of the change they describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.tables import event_outbox
+
+# Held until commit by every transaction that writes events, so that on PostgreSQL the order of `seq`
+# is the order of commits and a reader that has seen seq N never later finds a smaller committed seq.
+OUTBOX_LOCK = 640641
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    seq: int
+    event_id: str
+    event_type: str
+    correlation_id: str | None
+    resource_type: str
+    resource_id: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+class OutboxRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._locked = False
+
+    async def add(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        correlation_id: str | None,
+        resource_type: str,
+        resource_id: str,
+        at: datetime,
+        payload: dict[str, Any],
+    ) -> None:
+        if self.conn.dialect.name == "postgresql" and not self._locked:
+            await self.conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK)))
+            self._locked = True
+        await self.conn.execute(
+            insert(event_outbox).values(
+                event_id=event_id,
+                event_type=event_type,
+                correlation_id=correlation_id,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                at=at,
+                payload=payload,
+            )
+        )
+
+    async def after(self, seq: int, limit: int = 500) -> list[OutboxEvent]:
+        """Committed events with a sequence above `seq`, oldest first."""
+        rows = (
+            await self.conn.execute(
+                select(event_outbox).where(event_outbox.c.seq > seq).order_by(event_outbox.c.seq).limit(limit)
+            )
+        ).all()
+        return [
+            OutboxEvent(
+                r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id, r.at, r.payload
+            )
+            for r in rows
+        ]
+
+    async def seq_of(self, event_id: str) -> int | None:
+        value = (
+            await self.conn.execute(select(event_outbox.c.seq).where(event_outbox.c.event_id == event_id))
+        ).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    async def last_seq(self) -> int:
+        return int((await self.conn.execute(select(func.coalesce(func.max(event_outbox.c.seq), 0)))).scalar_one())

@@ -1,0 +1,144 @@
+"""Tables. A service is a document plus projection columns, an attribute index and an edge table.
+
+- `service.doc` holds the TMF document as the client sent it (unknown attributes included), without
+  `id`/`href`, which are columns and rendered links.
+- Projection columns carry what is filtered and sorted often.
+- `service_attr` holds one row per scalar leaf of the document (dotted path, arrays looked through), so that
+  any filter on any path is an indexed EXISTS on both SQLite and PostgreSQL.
+- `service_link` holds supportingService and serviceRelationship edges; trees and dependency graphs are joins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# JSON on SQLite, JSONB on PostgreSQL.
+from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
+
+Doc = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+service = Table(
+    "service",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("doc", Doc, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("state", String(64), index=True),
+    Column("name", String(512), index=True),
+    Column("category", String(255), index=True),
+    Column("service_type", String(255), index=True),
+    Column("type", String(255), index=True),
+    Column("is_bundle", Boolean, index=True),
+    Column("spec_id", String(255), index=True),
+    Column("spec_name", String(255), index=True),
+    Column("start_date", DateTime(timezone=True), index=True),
+    Column("end_date", DateTime(timezone=True), index=True),
+    Column("service_date", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+service_attr = Table(
+    "service_attr",
+    metadata,
+    Column("service_id", String(255), ForeignKey("service.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("value_text", Text),
+    Column("value_num", Float),
+    Column("value_time", DateTime(timezone=True)),
+    Index("ix_service_attr_path_text", "path", "value_text"),
+    Index("ix_service_attr_path_num", "path", "value_num"),
+    Index("ix_service_attr_path_time", "path", "value_time"),
+    Index("ix_service_attr_service", "service_id", "path"),
+)
+
+service_link = Table(
+    "service_link",
+    metadata,
+    Column("src_id", String(255), ForeignKey("service.id", ondelete="CASCADE"), nullable=False),
+    Column("dst_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),  # "supporting" | "relationship"
+    Column("relationship_type", String(255)),
+    Column("position", Integer, nullable=False),
+    Column("by_value", Boolean, nullable=False, default=False),
+    Index("ix_service_link_src", "src_id", "kind"),
+    Index("ix_service_link_dst", "dst_id", "kind"),
+)
+
+service_revision = Table(
+    "service_revision",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("service_id", String(255), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("operation", String(32), nullable=False),  # create | patch | state | delete
+    Column("actor", String(255), nullable=False),
+    Column("correlation_id", String(255), index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("changes", Doc, nullable=False),  # RFC 6902 patch from the previous document to this one
+    Column("state", String(64)),
+)
+
+monitor = Table(
+    "monitor",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("doc", Doc, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("state", String(64), index=True),
+    Column("source_id", String(255), index=True),
+    Column("correlation_id", String(255), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+monitor_attr = Table(
+    "monitor_attr",
+    metadata,
+    Column("monitor_id", String(255), ForeignKey("monitor.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("value_text", Text),
+    Column("value_num", Float),
+    Column("value_time", DateTime(timezone=True)),
+    Index("ix_monitor_attr_path_text", "path", "value_text"),
+    Index("ix_monitor_attr_monitor", "monitor_id", "path"),
+)
+
+# Transactional outbox: written in the transaction of the change; `seq` orders events in commit order
+# (PostgreSQL writers serialise on an advisory lock before inserting, see store.outbox).
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False, index=True),
+    Column("correlation_id", String(255), index=True),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", String(255), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("payload", Doc, nullable=False),
+)

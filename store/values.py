@@ -1,0 +1,69 @@
+"""How scalar values are read for indexing and comparison: instant, number or text, from the value's form."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+_NUM_RE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An ISO 8601 date or date-time as an aware UTC datetime, or None when `text` is not one.
+
+    A '+' in an offset arrives as a space when a client did not percent-encode it; that is mended here.
+    """
+    candidate = text.strip()
+    if len(candidate) >= 16 and candidate[-6] == " " and candidate[-5:-3].isdigit():
+        candidate = candidate[:-6] + "+" + candidate[-5:]
+    if not _DATE_RE.match(candidate):
+        return None
+    try:
+        parsed = datetime.fromisoformat(candidate.replace("z", "Z"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_number(text: str) -> float | None:
+    return float(text) if _NUM_RE.match(text.strip()) else None
+
+
+def scalar_text(value: Any) -> str:
+    """The text form a filter compares with: booleans as true/false, numbers as JSON writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def flatten(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every scalar leaf of `doc` with its dotted path; arrays are looked through (no index in the path)."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            out.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(doc, list):
+        for item in doc:
+            out.extend(flatten(item, prefix))
+    elif prefix:
+        out.append((prefix, doc))
+    return out
+
+
+def attr_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the attribute index for one document (without the owner id)."""
+    rows = []
+    for path, value in flatten(doc):
+        text = scalar_text(value)
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if number is None and isinstance(value, str):
+            number = parse_number(value)
+        instant = parse_instant(value) if isinstance(value, str) else None
+        rows.append({"path": path[:512], "value_text": text, "value_num": number, "value_time": instant})
+    return rows

@@ -1,0 +1,122 @@
+"""Shared fixtures: a migrated database per test on each backend (SQLite file, throwaway PostgreSQL).
+
+Backends come from TMF640_TEST_BACKENDS (default `sqlite,postgres`); PostgreSQL is skipped only when no
+server binaries exist and CI is not set (CI must run it: a missing server fails the run there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+
+from app.factory import create_app
+from app.settings import Settings
+from resolvers.api import Resolvers
+from store import migrate
+from store.db import Database
+from store.uow import Store
+from tests import pg
+
+BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    asyncio.run(_migrate_and_dispose(db))
+    return path
+
+
+async def _migrate_and_dispose(db: Database) -> None:
+    await migrate.upgrade(db)
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.Cluster]:
+    if not pg.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing on CI; .ci/run must install postgresql")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    cluster = pg.start()
+
+    async def template() -> None:
+        admin = create_async_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql("CREATE DATABASE tmf640_template")
+        await admin.dispose()
+        await _migrate_and_dispose(Database(cluster.url("tmf640_template")))
+
+    asyncio.run(template())
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, migrated database for this test."""
+    if request.param == "sqlite":
+        target = tmp_path / "tmf640.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
+    name = "t_" + uuid.uuid4().hex[:12]
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(sql)
+        await engine.dispose()
+
+    asyncio.run(admin(f"CREATE DATABASE {name} TEMPLATE tmf640_template"))
+    yield cluster.url(name)
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def store(db: Database) -> Store:
+    return Store(db)
+
+
+@pytest.fixture
+def resolvers(store: Store) -> Resolvers:
+    return Resolvers.build(store)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, migrate_on_start=False)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

@@ -1,0 +1,69 @@
+"""A throwaway PostgreSQL cluster for the test session: initdb in a temporary folder, a free port, stopped after.
+
+As root, the cluster runs as the `postgres` system user (initdb refuses root).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def find_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def available() -> bool:
+    return find_bin("initdb") is not None and find_bin("pg_ctl") is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    root: Path
+    port: int
+    user: str
+    run_as: list[str]
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        pg_ctl = find_bin("pg_ctl")
+        subprocess.run([*self.run_as, pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "stop"],
+                       check=False, capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start() -> Cluster:
+    root = Path(tempfile.mkdtemp(prefix="tmf640-pg-"))
+    run_as: list[str] = []
+    user = "postgres"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    else:
+        user = os.environ.get("USER", "postgres")
+    data = root / "data"
+    port = _free_port()
+    subprocess.run([*run_as, find_bin("initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync"],
+                   check=True, capture_output=True)
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+    subprocess.run([*run_as, find_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
+                   check=True, capture_output=True)
+    return Cluster(root, port, user, run_as)
