@@ -27,6 +27,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def render_rows(uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
+    """The TMF representations of `rows`, each with the members it holds by value rendered live.
+
+    Members are looked up per owner, so a service that another row on the page holds by value is still
+    rendered as the reference this row made to it. One statement, whatever the number of rows.
+    """
+    members: dict[str, dict[str, dict[str, Any]]] = {}
+    for owner, member in await uow.services.by_value_members(r.id for r in rows):
+        members.setdefault(owner, {})[member.id] = member.doc
+    return [documents.render(r.id, r.doc, ctx.service_href, members.get(r.id)) for r in rows]
+
+
 @dataclass(frozen=True)
 class ServiceResult:
     service: dict[str, Any]
@@ -62,13 +74,10 @@ class Services:
                 raise ValidationFailed(exc.path, exc.message) from exc
             rendered = await self._render(uow, ctx, rows)
         items = [select_fields(item, query.fields) for item in rendered]
-        return Page(items=items, total=total, offset=query.offset, limit=limit)
+        return Page(items=items, total=total, offset=query.offset, limit=limit, versions=[r.version for r in rows])
 
     async def _render(self, uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
-        by_value = [link for link in await uow.services.links_from([r.id for r in rows]) if link.by_value]
-        members = await uow.services.get_many(link.dst_id for link in by_value)
-        member_docs = {mid: m.doc for mid, m in members.items()}
-        return [documents.render(r.id, r.doc, ctx.service_href, member_docs) for r in rows]
+        return await render_rows(uow, ctx, rows)
 
     # ---- writes ------------------------------------------------------------------------------------------
 
@@ -215,4 +224,4 @@ class Services:
         )
 
 
-__all__ = ["Link", "ServiceResult", "Services", "etag"]
+__all__ = ["Link", "ServiceResult", "Services", "etag", "render_rows"]

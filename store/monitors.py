@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,12 @@ class MonitorRepository:
     async def get(self, id: str) -> MonitorRow | None:
         r = (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id == id))).first()
         return _row(r) if r else None
+
+    async def get_many(self, ids: Iterable[str]) -> list[MonitorRow]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        return [_row(r) for r in (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id.in_(wanted)))).all()]
 
     async def for_sources(self, source_ids: list[str]) -> list[MonitorRow]:
         if not source_ids:

@@ -184,6 +184,18 @@ class ServiceRepository:
                 ],
             )
 
+    async def by_value_members(self, src_ids: Iterable[str]) -> list[tuple[str, ServiceRow]]:
+        """(owner id, member row) for every member the owners hold by value, in one statement."""
+        wanted = list(dict.fromkeys(src_ids))
+        if not wanted:
+            return []
+        stmt = (
+            select(service_link.c.src_id, *_COLUMNS)
+            .select_from(service_link.join(service, service.c.id == service_link.c.dst_id))
+            .where(service_link.c.src_id.in_(wanted), service_link.c.by_value.is_(True))
+        )
+        return [(r.src_id, _row(r)) for r in (await self.conn.execute(stmt)).all()]
+
     async def links_from(self, src_ids: Iterable[str], kind: str | None = None) -> list[Link]:
         return await self._links(service_link.c.src_id, src_ids, kind)
 
