@@ -21,4 +21,3 @@ def test_schema_names_follow_tmf() -> None:
                  "referredType: String", "schemaLocation: String", "policyConstraint: [PolicyRef!]",
                  "union PatchServiceResult", "type Monitor", "statusCode: String"):
         assert name in text
-    assert "@type" not in text.replace('"""@type', "")
