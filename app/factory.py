@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         graphiql=settings.environment == "development",
         public_base_url=settings.public_base_url,
+        max_body_bytes=settings.max_body_bytes,
     )
     app = Starlette(
         routes=[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -202,3 +203,19 @@ async def test_limits_come_from_settings_and_graphiql_only_in_development(
     assert (await strict_client.get("/graphql", headers=html)).status_code == 404
     page = await client.get("/graphql", headers=html)
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_request_bodies_are_bounded(client: httpx.AsyncClient) -> None:
+    big = json.dumps({"query": "{ __typename }", "variables": {"pad": "x" * 1_100_000}}).encode()
+    declared = await client.post("/graphql", content=big, headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json() == {"errors": [{"message": "the request body is larger than 1048576 bytes"}]}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    streamed = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    small = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert small.json() == {"data": {"__typename": "Query"}}
