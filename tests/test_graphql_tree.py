@@ -60,12 +60,12 @@ def counting(app: Starlette) -> Iterator[list[str]]:
 
 async def _tree(
     app: Starlette, client: httpx.AsyncClient, prefix: str, width: int, leaves: int, query: str = TREE
-) -> tuple[int, Any]:
+) -> tuple[list[str], Any]:
     resolvers: Resolvers = app.state.resolvers
     await resolvers.services.create(RequestContext(base_url="http://testserver"), bundle_tree(prefix, width, leaves))
     with counting(app) as statements:
         data = await ok(client, query, {"id": prefix})
-    return len(statements), data["service"]
+    return statements, data["service"]
 
 
 def _nodes(root: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,8 +83,10 @@ async def test_tree_cost_depends_on_depth_not_breadth(app: Starlette, client: ht
     assert len(_nodes(small)) == 1 + 10 + 100
     assert len(_nodes(large)) == 1 + 20 + 400
     assert len(large["descendants"]) == 20 + 400
-    assert small_cost == large_cost, (small_cost, large_cost)
-    assert small_cost <= 40  # a handful per level, not one per service
+    assert len(small_cost) == len(large_cost), (len(small_cost), len(large_cost))
+    # A handful of lookups per level (not one per service); SQLite also counts each read's BEGIN.
+    queries = [st for st in large_cost if not st.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(queries) <= 30, queries
 
 
 async def test_tree_nodes_carry_every_attribute_as_rest_renders_it(app: Starlette, client: httpx.AsyncClient) -> None:
