@@ -51,7 +51,7 @@ class Monitor(Extensible):
 
     @strawberry.field(description="The service the monitor's sourceHref points at, when held here")
     async def service(self, info: Info) -> Annotated[Service, strawberry.lazy("schema.service")] | None:
-        from schema.service import service_of
+        from schema.service import service_of  # here: schema.service imports this module
 
         href = self.tmf.get("sourceHref")
         target = ref_id({"href": href}) if isinstance(href, str) else None

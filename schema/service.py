@@ -105,7 +105,7 @@ class Service(ServiceAttributes):
 
     @strawberry.field(description="Monitors tracking work on this service, oldest first")
     async def monitors(self, info: Info) -> list[Annotated[Monitor, strawberry.lazy("schema.monitor")]]:
-        from schema.monitor import monitor_of
+        from schema.monitor import monitor_of  # here: schema.monitor imports this module
 
         return [monitor_of(doc) for doc in await info.context.loaders.monitors_of.load(self.key)]
 
