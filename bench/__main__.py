@@ -40,7 +40,8 @@ async def timed(label: str, runs: int, fn: object) -> None:
         start = time.perf_counter()
         await fn()  # type: ignore[operator]
         samples.append((time.perf_counter() - start) * 1000)
-    print(f"{label:<48} median {statistics.median(samples):8.2f} ms   p95 {sorted(samples)[int(runs * .95) - 1]:8.2f} ms")
+    p95 = sorted(samples)[int(runs * 0.95) - 1]
+    print(f"{label:<48} median {statistics.median(samples):8.2f} ms   p95 {p95:8.2f} ms")
 
 
 async def main(services: int, url: str) -> None:
