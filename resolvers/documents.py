@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from resolvers.errors import ValidationFailed
 from store.services import Link
@@ -33,7 +34,7 @@ def ref_id(entry: Mapping[str, Any]) -> str | None:
         return str(entry["id"])
     href = entry.get("href")
     if isinstance(href, str) and href.rstrip("/"):
-        return href.rstrip("/").rsplit("/", 1)[-1] or None
+        return unquote(href.rstrip("/").rsplit("/", 1)[-1]) or None  # hrefs carry ids percent-encoded
     return None
 
 

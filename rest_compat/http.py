@@ -94,7 +94,7 @@ def require_json(request: Request) -> None:
 def page_response(request: Request, page: Page) -> JSONResponse:
     """200 when the body holds every match, 206 when paging cut it; counts and Link in headers."""
     count = len(page.items)
-    partial = page.offset > 0 or page.offset + count < page.total
+    partial = count < page.total
     headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(count)}
     links = _links(request, page)
     if links:

@@ -132,8 +132,9 @@ async def test_200_when_the_body_holds_every_match(inventory: Inventory, invento
     assert whole.headers["X-Total-Count"] == whole.headers["X-Result-Count"] == str(len(expected))
     unbounded = await fetch(inventory_client, "serviceSpecification.id=spec-1")
     assert unbounded.status_code == 200 and len(unbounded.json()) == len(expected)
-    empty = await fetch(inventory_client, "name=nobody")
-    assert empty.status_code == 200 and empty.json() == [] and empty.headers["X-Total-Count"] == "0"
+    for query in ("name=nobody", "name=nobody&offset=10&limit=5"):
+        empty = await fetch(inventory_client, query)
+        assert empty.status_code == 200 and empty.json() == [] and empty.headers["X-Total-Count"] == "0"
 
 
 async def test_defaults_offset_zero_and_the_server_page_bound(inventory_client: httpx.AsyncClient) -> None:
