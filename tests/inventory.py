@@ -45,6 +45,7 @@ OFFSETS = ("Z", "+00:00", "+02:00", "-05:00", "+05:30")
 ROLES = ("owner", "user", "reseller")
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 ANCHOR = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)  # one instant several services start at, in various offsets
+ODD_SERVICE_DATE = "020-04-01T12:15:39.434Z"
 
 
 def written(instant: datetime, offset: str) -> str:
@@ -83,6 +84,11 @@ def generate(size: int, seed: int = 640) -> list[dict[str, Any]]:
         elif rng.random() < 0.92:
             start = BASE + timedelta(minutes=rng.randrange(365 * 24 * 60))
             doc["startDate"] = written(start, rng.choice(OFFSETS))
+        served = rng.random()
+        if served < 0.05:
+            doc["serviceDate"] = ODD_SERVICE_DATE  # free text in the schema; the official sample has this one
+        elif served < 0.6:
+            doc["serviceDate"] = written(BASE + timedelta(seconds=rng.randrange(10**7)), rng.choice(OFFSETS))
         kind = rng.random()
         if kind < 0.25:
             doc["@type"] = "vCPE"

@@ -135,6 +135,8 @@ async def test_taken_ids_conflict_and_create_nothing(app: Starlette, client: htt
         ("offset=abc", ["offset"]),
         ("offset=-5", ["offset"]),
         ("offset=99999999999999999999999", ["offset"]),
+        ("offset=2147483648", ["offset"]),
+        ("limit=" + "9" * 5000, ["limit", "too large"]),
         ("startDate.gt=yesterday", ["startDate", "ISO 8601"]),
         ("startDate=2024-13-45", ["startDate", "ISO 8601"]),
         ("endDate.lt=2024-02-30T00:00:00Z", ["endDate"]),
@@ -202,6 +204,7 @@ async def test_unknown_ids_with_odd_characters_are_404(raw_id: str, inventory_cl
     assert_tmf_error(await inventory_client.get(url), 404)
     assert_tmf_error(await inventory_client.patch(url, json={"name": "x"}, headers=MERGE), 404)
     assert_tmf_error(await inventory_client.delete(url), 404)
+    assert_tmf_error(await inventory_client.get(f"{API}/monitor/{raw_id}"), 404)
 
 
 async def test_an_id_with_odd_characters_round_trips_through_its_href(client: httpx.AsyncClient) -> None:

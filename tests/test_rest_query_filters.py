@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.inventory import ANCHOR, SIZE, Inventory, instant
+from tests.inventory import ANCHOR, ODD_SERVICE_DATE, SIZE, Inventory, instant
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 Doc = dict[str, Any]
@@ -29,6 +29,11 @@ def chars(d: Doc) -> list[Doc]:
 
 def starts(d: Doc) -> datetime | None:
     return instant(d.get("startDate"))
+
+
+def served(d: Doc) -> datetime | None:
+    text = d.get("serviceDate")
+    return None if text in (None, ODD_SERVICE_DATE) else instant(text)
 
 
 def when(text: str) -> datetime:
@@ -102,6 +107,12 @@ CASES: dict[str, tuple[str, Callable[[Doc], bool]]] = {
         "startDate.gte=2024-03-01&startDate.lt=2024-04-01",
         lambda d: (s := starts(d)) is not None and when("2024-03-01T00:00:00Z") <= s < when("2024-04-01T00:00:00Z"),
     ),
+    # a date attribute without a projection column (served by the attribute index), and free text in it
+    "serviceDate.lt": (
+        "serviceDate.lt=2024-02-01T01:00:00%2B01:00",
+        lambda d: (s := served(d)) is not None and s < when("2024-02-01T00:00:00Z"),
+    ),
+    "serviceDate-text": (f"serviceDate={ODD_SERVICE_DATE}", lambda d: d.get("serviceDate") == ODD_SERVICE_DATE),
     # regular expressions, both spellings
     "regex-star": ("name*=^alpha", name_re("^alpha")),
     "regex-tilde": ("name=~^(beta|gamma)-1", name_re("^(beta|gamma)-1")),

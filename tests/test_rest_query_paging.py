@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from tests.inventory import SIZE, Inventory, instant
+from tests.inventory import ODD_SERVICE_DATE, SIZE, Inventory, instant
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 Doc = dict[str, Any]
@@ -77,6 +77,25 @@ async def test_sort_on_an_array_path_uses_its_least_value_ascending(
 
     expected = [d["id"] for d in sorted((d for d in inventory.docs if d["state"] == "active"), key=least)]
     response = await fetch(inventory_client, "state=active&sort=relatedParty.id&limit=1000&fields=none")
+    assert [i["id"] for i in response.json()] == expected
+
+
+async def test_sort_on_a_date_without_projection_compares_instants(
+    inventory: Inventory, inventory_client: httpx.AsyncClient
+) -> None:
+    """`sort=-serviceDate`: instants descending whatever their offset, then the values that are not dates
+    (text, descending), then services without one; ties by id."""
+
+    def key(d: Doc) -> tuple[int, float, str, str]:
+        text = d.get("serviceDate")
+        if text is None:
+            return (2, 0.0, "", d["id"])
+        if text == ODD_SERVICE_DATE:
+            return (1, 0.0, "", d["id"])
+        return (0, -(instant(text) or _ZERO).timestamp(), "", d["id"])
+
+    expected = [d["id"] for d in sorted((d for d in inventory.docs if d["state"] == "designed"), key=key)]
+    response = await fetch(inventory_client, "state=designed&sort=-serviceDate&limit=1000&fields=none")
     assert [i["id"] for i in response.json()] == expected
 
 
