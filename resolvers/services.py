@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,12 @@ async def render_rows(uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRo
     return [documents.render(r.id, r.doc, ctx.service_href, members.get(r.id)) for r in rows]
 
 
+def _check_id(id: str) -> None:
+    """Ids no service can have (empty, or with a NUL that no database column holds) are simply unknown."""
+    if not id or "\x00" in id:
+        raise NotFound("Service", id)
+
+
 @dataclass(frozen=True)
 class ServiceResult:
     service: dict[str, Any]
@@ -56,12 +63,13 @@ class Services:
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
+        check("service", ListQuery(fields=fields), self.max_page)
+        _check_id(id)
         async with self.store.read() as uow:
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)
             rendered = (await self._render(uow, ctx, [row]))[0]
-        check("service", ListQuery(fields=fields), self.max_page)
         return ServiceResult(select_fields(rendered, fields), etag(row.version))
 
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
@@ -84,17 +92,7 @@ class Services:
     async def create(self, ctx: RequestContext, body: Any) -> ServiceResult:
         validate("Service_Create", body)
         self.lifecycle.check_state(body.get("state"))
-        parent_state = body["state"]
-
-        def check_member(path: str, member: dict[str, Any]) -> None:
-            member.setdefault("state", parent_state)
-            try:
-                validate("Service_Create", member)
-                self.lifecycle.check_state(member.get("state"))
-            except ValidationFailed as exc:
-                raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
-
-        plan = documents.plan_create(body, check_member)
+        plan = documents.plan_create(body, self._member_check(body["state"]))
         now = _now()
         async with self.store.write() as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)
@@ -131,42 +129,52 @@ class Services:
         self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None
     ) -> ServiceResult:
         now = _now()
+        _check_id(id)
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)
             self._check_if_match(if_match, row.version)
-            current = {"id": row.id, **row.doc}
+            # The patch applies to the representation a GET gives, members by value rendered inline.
+            current = (await self._render(uow, ctx, [row]))[0]
             patched = patching.apply(current, patch)
-            patched.pop("href", None)
-            validate("Service_Create", patched)
-            self.lifecycle.check(row.doc.get("state"), patched.get("state"))  # type: ignore[arg-type]
-            old_by_value = {
-                link.dst_id for link in await uow.services.links_from([id]) if link.by_value
-            }
-            plan = documents.plan_create({**patched, "id": id}, lambda path, m: validate("Service_Create", m))
+            old_by_value = {link.dst_id for link in await uow.services.links_from([id]) if link.by_value}
+            documents.check_members_unchanged(current, patched, old_by_value)
+            stored = documents.strip_rendered(patched, old_by_value)
+            validate("Service_Create", stored)
+            self.lifecycle.check(row.doc.get("state"), stored["state"])
+            plan = documents.plan_create({**stored, "id": id}, self._member_check(stored["state"]))
             me, new_members = plan[0], plan[1:]
+            taken = await uow.services.existing_ids(s.id for s in new_members)
+            if taken:
+                raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
             links = [replace(link, by_value=link.by_value or link.dst_id in old_by_value) for link in me.links]
             ops = patching.diff(row.doc, me.doc)
             if not ops and not new_members:
-                rendered = (await self._render(uow, ctx, [row]))[0]
-                return ServiceResult(rendered, etag(row.version))
+                return ServiceResult(current, etag(row.version))
             for new in new_members:
                 await uow.services.insert(new.id, new.doc, new.links, now)
+                await uow.services.add_revision(
+                    service_id=new.id, version=1, operation="create", actor=ctx.caller.identity,
+                    correlation_id=ctx.correlation_id, at=now,
+                    changes=patching.diff({}, new.doc), state=new.doc.get("state"),
+                )
             version = await uow.services.update(id, me.doc, links, row.version, now)
             await uow.services.add_revision(
                 service_id=id, version=version, operation="patch", actor=ctx.caller.identity,
                 correlation_id=ctx.correlation_id, at=now, changes=ops, state=me.doc.get("state"),
             )
-            fresh = await uow.services.get(id)
-            assert fresh is not None
-            rendered_all = {r["id"]: r for r in await self._render(uow, ctx, [fresh])}
+            fresh = await uow.services.get_many([id, *(new.id for new in new_members)])
+            rendered_all = {r["id"]: r for r in await self._render(uow, ctx, list(fresh.values()))}
+            for new in reversed(new_members):  # members added by value are created services of their own
+                await self._emit(uow, ctx, "ServiceCreateEvent", rendered_all[new.id], now)
             rendered = rendered_all[id]
             await self._emit_change(uow, ctx, row.doc, me.doc, ops, rendered, now)
         return ServiceResult(rendered, etag(version))
 
     async def delete(self, ctx: RequestContext, id: str, if_match: str | None = None) -> None:
         now = _now()
+        _check_id(id)
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
@@ -181,6 +189,19 @@ class Services:
             await self._emit(uow, ctx, "ServiceDeleteEvent", rendered, now)
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _member_check(self, parent_state: Any) -> Callable[[str, dict[str, Any]], None]:
+        """Checks a member given by value (it takes the parent's state unless it names its own)."""
+
+        def check_member(path: str, member: dict[str, Any]) -> None:
+            member.setdefault("state", parent_state)
+            try:
+                validate("Service_Create", member)
+                self.lifecycle.check_state(member.get("state"))
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
+
+        return check_member
 
     @staticmethod
     def _check_if_match(if_match: str | None, version: int) -> None:

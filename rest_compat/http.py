@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -48,9 +49,40 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise RestError(400, "InvalidBody", "the request needs a JSON body")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise RestError(400, "InvalidJson", f"the body nests deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, out-of-range numbers
         raise RestError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from exc
+    if _depth(body) > MAX_DEPTH:
+        raise RestError(400, "InvalidJson", f"the body nests deeper than {MAX_DEPTH} levels")
+    return body
+
+
+MAX_DEPTH = 64  # TMF documents nest about ten levels; a bound keeps every recursive walk safe
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def require_json(request: Request) -> None:
@@ -62,7 +94,7 @@ def require_json(request: Request) -> None:
 def page_response(request: Request, page: Page) -> JSONResponse:
     """200 when the body holds every match, 206 when paging cut it; counts and Link in headers."""
     count = len(page.items)
-    partial = page.offset > 0 or page.offset + count < page.total
+    partial = count < page.total
     headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(count)}
     links = _links(request, page)
     if links:
@@ -74,7 +106,7 @@ def _links(request: Request, page: Page) -> str:
     if page.limit <= 0:
         return ""
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
-    base = str(request.url.replace(query=""))
+    base = context(request).base_url + request.url.path
 
     def url(offset: int) -> str:
         return base + "?" + urlencode([*params, ("offset", str(offset)), ("limit", str(page.limit))])

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 WRITE_OPTION = "tmf640_write"
 
@@ -18,7 +17,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=10, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.errors import StaleVersion
 from store.query import ListQuery
-from store.querying import DocTable, count_select, page_select
+from store.querying import DocTable, search_page
 from store.tables import monitor, monitor_attr
 from store.values import attr_rows
 
@@ -71,11 +71,8 @@ class MonitorRepository:
         return [_row(r) for r in (await self.conn.execute(stmt)).all()]
 
     async def search(self, query: ListQuery, limit: int) -> tuple[list[MonitorRow], int]:
-        total = (await self.conn.execute(count_select(MONITORS, query))).scalar_one()
-        if total <= query.offset or limit == 0:
-            return [], int(total)
-        rows = (await self.conn.execute(page_select(MONITORS, query, limit, _COLUMNS))).all()
-        return [_row(r) for r in rows], int(total)
+        rows, total = await search_page(self.conn, MONITORS, query, limit, _COLUMNS)
+        return [_row(r) for r in rows], total
 
     async def insert(
         self, id: str, doc: dict[str, Any], *, source_id: str | None, correlation_id: str | None, now: datetime
