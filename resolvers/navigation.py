@@ -80,6 +80,11 @@ def dependencies_of(service: Mapping[str, Any]) -> list[Related]:
     return out
 
 
+def _possible(ids: Sequence[str]) -> list[str]:
+    """The ids a row could have: no database column holds a NUL character."""
+    return [i for i in ids if i and "\x00" not in i]
+
+
 def check_depth(max_depth: int) -> int:
     if max_depth < 1 or max_depth > MAX_TREE_DEPTH:
         raise ValidationFailed("maxDepth", f"must be between 1 and {MAX_TREE_DEPTH}; got {max_depth}")
@@ -95,7 +100,7 @@ class Navigation:
     async def services(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, ServiceView]:
         """The services held here among `ids`, rendered as REST renders them (2 statements)."""
         async with self.store.read() as uow:
-            rows = list((await uow.services.get_many(ids)).values())
+            rows = list((await uow.services.get_many(_possible(ids))).values())
             rendered = await render_rows(uow, ctx, rows)
         return {r.id: ServiceView(doc, etag(r.version)) for r, doc in zip(rows, rendered, strict=True)}
 
@@ -138,7 +143,7 @@ class Navigation:
     async def monitors(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The monitors held here among `ids`."""
         async with self.store.read() as uow:
-            rows = await uow.monitors.get_many(ids)
+            rows = await uow.monitors.get_many(_possible(ids))
         return {row.id: render_monitor(ctx, row) for row in rows}
 
     async def descendants(

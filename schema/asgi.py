@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -11,14 +12,24 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from resolvers import payloads
 from resolvers.api import Resolvers
 from resolvers.context import Caller, RequestContext
+from resolvers.errors import ValidationFailed
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 
+# A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
+# ({"variables": {"patch": [{"value": ...}]}}).
+ENVELOPE_DEPTH = 4
 
-class BodyTooLarge(Exception):
-    pass
+
+class Refused(Exception):
+    """A request body refused before any GraphQL runs; answered as {"errors": [{"message"}]} with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 class GraphQLApp(GraphQL[GraphQLContext, None]):
@@ -41,26 +52,45 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             await super().__call__(scope, receive, send)
             return
         limit, received = self.max_body_bytes, 0
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        too_large = JSONResponse(
-            {"errors": [{"message": f"the request body is larger than {limit} bytes"}]}, status_code=413
-        )
-        if declared.isdigit() and int(declared) > limit:
-            await too_large(scope, receive, send)
-            return
+        too_large = Refused(413, f"the request body is larger than {limit} bytes")
 
         async def bounded() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:
-                raise BodyTooLarge
+                raise too_large
             return message
 
         try:
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > limit:
+                raise too_large
             await super().__call__(scope, bounded, send)
-        except BodyTooLarge:
-            await too_large(scope, receive, send)
+        except Refused as exc:
+            await JSONResponse({"errors": [{"message": exc.message}]}, status_code=exc.status)(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON read by the same rules as REST bodies (finite numbers, bounded nesting).
+
+        A refusal is a JSONDecodeError, which Strawberry's WebSocket transports treat as a bad message.
+        """
+        try:
+            value = payloads.loads(data, payloads.MAX_DEPTH + ENVELOPE_DEPTH)
+        except ValidationFailed as exc:
+            raise json.JSONDecodeError(exc.message, data if isinstance(data, str) else "", 0) from exc
+        try:  # "\ud800" is valid JSON but not text: no id, filter or document can hold it
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise json.JSONDecodeError("the body contains a lone surrogate (\\ud800-\\udfff)", "", 0) from exc
+        return value
+
+    def parse_json(self, data: str | bytes) -> object:
+        """An HTTP body or query parameter: a refusal is a 400 that says why."""
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise Refused(400, exc.msg) from exc
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GraphQLContext:
         resolvers: Resolvers = request.app.state.resolvers

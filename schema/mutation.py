@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from resolvers.context import RequestContext
 from resolvers.errors import DomainError, ValidationFailed
 from resolvers.patching import Patch
+from resolvers.payloads import bounded
 from resolvers.services import ServiceResult
 from schema.context import GraphQLContext
 from schema.convert import from_tmf
@@ -109,7 +110,8 @@ class Mutation:
         self, info: Info, input: JSON, correlation_id: str | None = None
     ) -> CreateServiceResult:
         services = info.context.resolvers.services
-        return cast(CreateServiceResult, await _write(info, correlation_id, lambda ctx: services.create(ctx, input)))
+        result = await _write(info, correlation_id, lambda ctx: services.create(ctx, bounded(input, "input")))
+        return cast(CreateServiceResult, result)
 
     @strawberry.mutation(
         description="Change a service with a JSON Merge Patch (RFC 7396) or a JSON Patch (RFC 6902): give exactly "
@@ -127,9 +129,14 @@ class Mutation:
         if (merge_patch is None) == (json_patch is None):
             wrong = ValidationFailed("", "give exactly one of mergePatch and jsonPatch")
             return cast(PatchServiceResult, typed_error(wrong))
-        patch = Patch("merge", merge_patch) if merge_patch is not None else Patch("json", json_patch)
         services, tag = info.context.resolvers.services, _if_match(if_match)
-        result = await _write(info, correlation_id, lambda ctx: services.patch(ctx, str(id), patch, tag))
+
+        def patch() -> Patch:
+            if merge_patch is not None:
+                return Patch("merge", bounded(merge_patch, "mergePatch"))
+            return Patch("json", bounded(json_patch, "jsonPatch"))
+
+        result = await _write(info, correlation_id, lambda ctx: services.patch(ctx, str(id), patch(), tag))
         return cast(PatchServiceResult, result)
 
     @strawberry.mutation(description="Delete a service; members it created by value stay, as services of their own")

@@ -219,3 +219,31 @@ async def test_request_bodies_are_bounded(client: httpx.AsyncClient) -> None:
     assert streamed.status_code == 413
     small = await client.post("/graphql", json={"query": "{ __typename }"})
     assert small.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_bodies_are_read_by_the_rest_rules(client: httpx.AsyncClient) -> None:
+    """Finite numbers and bounded nesting, whether the document arrives as a variable or as a literal."""
+    mutation = "mutation($i: JSON!) { createService(input: $i) { __typename ... on Error { message } } }"
+    deep = '{"x": ' * 100 + "1" + "}" * 100
+    body = f'{{"query": "{mutation}", "variables": {{"i": {deep}}}}}'
+    refused = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": [{"message": "the body nests deeper than 68 levels"}]}
+    nan = f'{{"query": "{mutation}", "variables": {{"i": {{"value": NaN}}}}}}'
+    refused = await client.post("/graphql", content=nan, headers={"content-type": "application/json"})
+    assert refused.status_code == 400 and "NaN is not a JSON value" in refused.text
+    literal = "{x: " * 65 + "1" + "}" * 65
+    query = f"mutation {{ createService(input: {literal}) {{ __typename ... on Error {{ message }} }} }}"
+    result = await ok(client, query)
+    assert result["createService"] == {"__typename": "ValidationError", "message": "input: nests deeper than 64 levels"}
+
+
+async def test_ids_no_database_can_hold_are_unknown_or_refused(client: httpx.AsyncClient) -> None:
+    found = await ok(client, '{ service(id: "a\\u0000b") { id } monitor(id: "\\u0000") { id } }')
+    assert found == {"service": None, "monitor": None}
+    patched = (await ok(client, PATCH, {"id": "a\x00b", "merge": {"name": "x"}}))["patchService"]
+    assert patched["__typename"] == "NotFoundError"
+    surrogate = '{"query": "query($id: ID!) { service(id: $id) { id } }", "variables": {"id": "\\ud800"}}'
+    refused = await client.post("/graphql", content=surrogate, headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": [{"message": "the body contains a lone surrogate (\\ud800-\\udfff)"}]}
