@@ -47,7 +47,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Strawberry's app, with the request body bounded (declared or streamed) like REST bodies are."""
+        """Strawberry's app, with the body bounded (declared or streamed) and refused bodies answered 4xx."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
