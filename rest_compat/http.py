@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -11,7 +9,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from resolvers import payloads
 from resolvers.context import Caller, RequestContext
+from resolvers.errors import ValidationFailed
 from resolvers.query import Page
 from rest_compat.errors import RestError
 
@@ -49,40 +49,9 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise RestError(400, "InvalidBody", "the request needs a JSON body")
     try:
-        body = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
-    except RecursionError as exc:
-        raise RestError(400, "InvalidJson", f"the body nests deeper than {MAX_DEPTH} levels") from exc
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, out-of-range numbers
-        raise RestError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from exc
-    if _depth(body) > MAX_DEPTH:
-        raise RestError(400, "InvalidJson", f"the body nests deeper than {MAX_DEPTH} levels")
-    return body
-
-
-MAX_DEPTH = 64  # TMF documents nest about ten levels; a bound keeps every recursive walk safe
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is out of range")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of a JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            if level <= MAX_DEPTH:
-                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
+        return payloads.loads(raw)
+    except ValidationFailed as exc:
+        raise RestError(400, "InvalidJson", exc.message) from exc
 
 
 def require_json(request: Request) -> None:
