@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from resolvers.feed import EventFeed
+from resolvers.hubs import Hubs
 from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.services import Services
+from store.bus import Bus, MemoryBackend
 from store.uow import Store
 
 
@@ -15,11 +19,24 @@ class Resolvers:
     store: Store
     services: Services
     monitors: Monitors
+    hubs: Hubs
+    feed: EventFeed
 
     @classmethod
-    def build(cls, store: Store, *, lifecycle: str = "strict", max_page: int = 1000) -> Resolvers:
+    def build(
+        cls,
+        store: Store,
+        *,
+        lifecycle: str = "strict",
+        max_page: int = 1000,
+        bus: Bus | None = None,
+        hub_wake: Callable[[], None] | None = None,
+    ) -> Resolvers:
+        """`bus` is the running event bus (the app's); without one, `feed` replays but cannot go live."""
         return cls(
             store=store,
             services=Services(store, PROFILES[lifecycle], max_page),
             monitors=Monitors(store, max_page),
+            hubs=Hubs(store, hub_wake or (lambda: None), max_page),
+            feed=EventFeed(store, bus or Bus(MemoryBackend())),
         )

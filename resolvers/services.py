@@ -144,6 +144,11 @@ class Services:
                 return ServiceResult(rendered, etag(row.version))
             for new in new_members:
                 await uow.services.insert(new.id, new.doc, new.links, now)
+                await uow.services.add_revision(
+                    service_id=new.id, version=1, operation="create", actor=ctx.caller.identity,
+                    correlation_id=ctx.correlation_id, at=now,
+                    changes=patching.diff({}, new.doc), state=new.doc.get("state"),
+                )
             version = await uow.services.update(id, me.doc, links, row.version, now)
             await uow.services.add_revision(
                 service_id=id, version=version, operation="patch", actor=ctx.caller.identity,
@@ -151,8 +156,12 @@ class Services:
             )
             fresh = await uow.services.get(id)
             assert fresh is not None
-            rendered_all = {r["id"]: r for r in await self._render(uow, ctx, [fresh])}
-            rendered = rendered_all[id]
+            rendered = (await self._render(uow, ctx, [fresh]))[0]
+            if new_members:  # members given by value in the patch are services of their own: announce them first
+                created = await uow.services.get_many(n.id for n in new_members)
+                members = {r["id"]: r for r in await self._render(uow, ctx, list(created.values()))}
+                for new in reversed(new_members):
+                    await self._emit(uow, ctx, "ServiceCreateEvent", members[new.id], now)
             await self._emit_change(uow, ctx, row.doc, me.doc, ops, rendered, now)
         return ServiceResult(rendered, etag(version))
 
