@@ -79,6 +79,7 @@ class Dispatcher:
         self._client: httpx.AsyncClient | None = None
         self._queries: dict[str | None, tuple[Condition, ...]] = {}
         self._error: str | None = None
+        self._stopping = False
 
     @property
     def status(self) -> DispatcherStatus:
@@ -89,19 +90,33 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
         self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
         if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
             self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._watch, self._task) if t is not None]
-        tasks.extend(self._workers.values())
-        for task in tasks:
+        """Stop claiming, let each worker finish the POST in flight (up to the HTTP timeout), then cancel.
+
+        Finishing the current POST and recording it avoids re-sending it after a routine restart; workers
+        release their leases as they end, so another process can take over at once.
+        """
+        self._stopping = True
+        loops = [t for t in (self._watch, self._task) if t is not None]
+        for task in loops:
             task.cancel()
-        for task in tasks:  # workers release their leases as they end, so another process can take over at once
+        for task in loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        workers = list(self._workers.values())
+        if workers:
+            _done, late = await asyncio.wait(workers, timeout=self.config.timeout)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._task = self._watch = None
         if self._client is not None:
             await self._client.aclose()
@@ -206,6 +221,8 @@ class Dispatcher:
         conditions = self._conditions(hub.query)
         passed = hub.cursor
         for event in events:
+            if self._stopping:
+                return False
             if not matches(conditions, event.payload):
                 passed = event.seq
                 continue
