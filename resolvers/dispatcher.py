@@ -103,15 +103,14 @@ class Dispatcher:
         release their leases as they end, so another process can take over at once.
         """
         self._stopping = True
-        loops = [t for t in (self._watch, self._task) if t is not None]
-        for task in loops:
-            task.cancel()
-        for task in loops:
+        self.wake()
+        if self._watch is not None:
+            self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        workers = list(self._workers.values())
-        if workers:
-            _done, late = await asyncio.wait(workers, timeout=self.config.timeout)
+                await self._watch
+        tasks = [*([self._task] if self._task is not None else []), *self._workers.values()]
+        if tasks:  # no query is cut off mid-flight unless the grace period runs out
+            _done, late = await asyncio.wait(tasks, timeout=self.config.timeout)
             for task in late:
                 task.cancel()
             for task in late:
@@ -143,7 +142,7 @@ class Dispatcher:
                 bus.detach(sub)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             next_retry: datetime | None = None
             try:
                 next_retry = await self.tick()
@@ -171,7 +170,7 @@ class Dispatcher:
             due = await uow.hubs.due(now, await uow.outbox.last_seq())
         free = self.config.concurrency - len(self._workers)
         for hub_id in due.ids:
-            if free <= 0:
+            if free <= 0 or self._stopping:
                 break
             if hub_id in self._workers:
                 continue
@@ -193,7 +192,7 @@ class Dispatcher:
     async def _serve(self, hub_id: str) -> None:
         """Deliver everything pending for one listener, in order, until caught up or an attempt fails."""
         try:
-            while True:
+            while not self._stopping:
                 async with self.store.read() as uow:
                     hub = await uow.hubs.get(hub_id)
                     if hub is None or hub.state != ACTIVE or hub.lease_owner != self.owner:

@@ -21,6 +21,8 @@ from store.uow import Store
 
 log = logging.getLogger("tmf640.relay")
 
+STOP_GRACE = 5.0
+
 
 @dataclass(frozen=True)
 class RelayStatus:
@@ -39,6 +41,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._error: str | None = None
+        self._stopping = False
 
     @property
     def status(self) -> RelayStatus:
@@ -52,13 +55,19 @@ class Relay:
         async with self.store.read() as uow:
             self.cursor = await uow.outbox.last_seq()
         self.store.on_events_committed(self.wake)
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="tmf640-outbox-relay")
 
     async def stop(self) -> None:
+        """Let the loop finish its round (no query is cut off mid-flight), cancelling only after `STOP_GRACE`."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            _done, late = await asyncio.wait({self._task}, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self._task = None
 
     async def publish_pending(self) -> int:
@@ -75,11 +84,13 @@ class Relay:
             published += len(events)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_interval):  # not wait_for: it can swallow a cancel on 3.11
                     await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.publish_pending()
                 if self._error is not None:
