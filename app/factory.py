@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from app.events import EventPipeline
 from app.settings import Settings
 from resolvers.api import Resolvers
 from rest_compat.errors import HANDLERS
@@ -27,7 +28,9 @@ log = logging.getLogger("tmf640")
 async def health(request: Request) -> Response:
     async with request.app.state.resolvers.store.read() as uow:
         await uow.outbox.last_seq()
-    return JSONResponse({"status": "ok"})
+    healthy, events = request.app.state.events.health()
+    return JSONResponse({"status": "ok" if healthy else "degraded", "events": events},
+                        status_code=200 if healthy else 503)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -39,13 +42,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.migrate_on_start:
             await migrate.upgrade(db)
         store = Store(db)
+        events = EventPipeline(settings, store)
+        app.state.events = events
         app.state.resolvers = Resolvers.build(
-            store, lifecycle=settings.lifecycle, max_page=settings.max_page_size
+            store, lifecycle=settings.lifecycle, max_page=settings.max_page_size,
+            bus=events.bus, hub_wake=events.dispatcher.wake,
         )
         try:
+            await events.start()
             yield
         finally:
-            await db.dispose()
+            try:
+                await events.stop()  # tolerates a partial start
+            finally:
+                await db.dispose()
 
     graphql = GraphQLApp(
         limits=Limits(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,3 +24,23 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(20_000, ge=100, description="Most tokens one GraphQL document may hold")
     migrate_on_start: bool = True
     log_level: str = "info"
+
+    # Events (README "Events and the hub"). Durations are in seconds.
+    bus_url: str = Field("memory://", description="Event bus: memory:// (one process) or postgresql://")
+    bus_queue_size: int = Field(1000, ge=1, description="Events a subscriber may fall behind before it is dropped")
+    bus_poll_interval: float = Field(1.0, gt=0, description="Relay safety-net poll of the outbox")
+    hub_poll_interval: float = Field(1.0, gt=0, description="Dispatcher safety-net poll")
+    hub_retry_base: float = Field(1.0, gt=0, description="First retry delay; doubles per failed attempt")
+    hub_retry_cap: float = Field(300.0, gt=0, description="Longest retry delay")
+    hub_max_attempts: int = Field(10, ge=1, description="Failed attempts on one event before a listener fails")
+    hub_max_age: float = Field(86_400.0, gt=0, description="Seconds one event may keep failing before that")
+    hub_timeout: float = Field(10.0, gt=0, description="HTTP timeout of one delivery")
+    hub_lease: float = Field(30.0, gt=0, description="Lease on a listener while a process delivers to it")
+    hub_batch: int = Field(100, ge=1, description="Outbox rows read per delivery round")
+    hub_concurrency: int = Field(16, ge=1, description="Listeners served at once by one process")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_timeout(self) -> Settings:
+        if self.hub_lease <= self.hub_timeout:
+            raise ValueError("TMF640_HUB_LEASE must be longer than TMF640_HUB_TIMEOUT")
+        return self

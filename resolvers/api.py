@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from resolvers.feed import EventFeed
+from resolvers.hubs import Hubs
 from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.navigation import Navigation
 from resolvers.services import Services
 from resolvers.transitions import Transitions
+from store.bus import Bus, MemoryBackend
 from store.uow import Store
 
 
@@ -19,9 +23,20 @@ class Resolvers:
     monitors: Monitors
     navigation: Navigation
     transitions: Transitions
+    hubs: Hubs
+    feed: EventFeed
 
     @classmethod
-    def build(cls, store: Store, *, lifecycle: str = "strict", max_page: int = 1000) -> Resolvers:
+    def build(
+        cls,
+        store: Store,
+        *,
+        lifecycle: str = "strict",
+        max_page: int = 1000,
+        bus: Bus | None = None,
+        hub_wake: Callable[[], None] | None = None,
+    ) -> Resolvers:
+        """`bus` is the running event bus (the app's); without one, `feed` replays but cannot go live."""
         services = Services(store, PROFILES[lifecycle], max_page)
         return cls(
             store=store,
@@ -29,4 +44,6 @@ class Resolvers:
             monitors=Monitors(store, max_page),
             navigation=Navigation(store),
             transitions=Transitions(services),
+            hubs=Hubs(store, hub_wake or (lambda: None), max_page),
+            feed=EventFeed(store, bus or Bus(MemoryBackend())),
         )

@@ -65,3 +65,15 @@ class Conflict(DomainError):
     """The request is valid but clashes with the current state of the resource (e.g. a failed JSON Patch test)."""
 
     code = "Conflict"
+
+
+class EventStreamInterrupted(DomainError):
+    """An event stream ended because the bus failed; resume with `after` = `last_event_id` (nothing is lost)."""
+
+    code = "EventStreamInterrupted"
+
+    def __init__(self, last_event_id: str | None, detail: str) -> None:
+        resume = f"; resume with after={last_event_id}" if last_event_id else "; resubscribe to resume"
+        super().__init__(f"the event stream was interrupted ({detail}){resume}")
+        self.last_event_id = last_event_id
+        self.detail = detail

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from resolvers.api import Resolvers
 from resolvers.patching import Patch
-from rest_compat import docs, params
+from rest_compat import docs, hub, params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json
 
@@ -107,5 +107,6 @@ def routes() -> list[BaseRoute]:
         out.append(Route(f"{prefix}/service/{{id:tmf_id}}", patch_service, methods=["PATCH"]))
         out.append(Route(f"{prefix}/service/{{id:tmf_id}}", delete_service, methods=["DELETE"]))
         out.append(Route(f"{prefix}/monitor/{{id:tmf_id}}", get_monitor, methods=["GET"]))
+        out.extend(hub.routes(prefix))
         out.extend(docs.routes(prefix))
     return out

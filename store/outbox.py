@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.tables import event_outbox
+from store.values import as_utc
 
 # Held until commit by every transaction that writes events, so that on PostgreSQL the order of `seq`
 # is the order of commits and a reader that has seen seq N never later finds a smaller committed seq.
@@ -32,6 +33,7 @@ class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._locked = False
+        self.written = False  # whether this unit of work added events (the store wakes the relay on commit)
 
     async def add(
         self,
@@ -47,6 +49,7 @@ class OutboxRepository:
         if self.conn.dialect.name == "postgresql" and not self._locked:
             await self.conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK)))
             self._locked = True
+        self.written = True
         await self.conn.execute(
             insert(event_outbox).values(
                 event_id=event_id,
@@ -59,16 +62,16 @@ class OutboxRepository:
             )
         )
 
-    async def after(self, seq: int, limit: int = 500) -> list[OutboxEvent]:
-        """Committed events with a sequence above `seq`, oldest first."""
-        rows = (
-            await self.conn.execute(
-                select(event_outbox).where(event_outbox.c.seq > seq).order_by(event_outbox.c.seq).limit(limit)
-            )
-        ).all()
+    async def after(self, seq: int, limit: int = 500, upto: int | None = None) -> list[OutboxEvent]:
+        """Committed events with a sequence above `seq` (and at most `upto`), oldest first."""
+        stmt = select(event_outbox).where(event_outbox.c.seq > seq)
+        if upto is not None:
+            stmt = stmt.where(event_outbox.c.seq <= upto)
+        rows = (await self.conn.execute(stmt.order_by(event_outbox.c.seq).limit(limit))).all()
         return [
             OutboxEvent(
-                r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id, r.at, r.payload
+                r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id,
+                as_utc(r.at) or r.at, r.payload,
             )
             for r in rows
         ]

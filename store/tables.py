@@ -142,3 +142,45 @@ event_outbox = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("payload", Doc, nullable=False),
 )
+
+# Hub listeners (TMF `POST /hub`): one row per registered callback. `cursor` is the seq of the last event
+# delivered (or skipped as not matching); the dispatcher advances it only after a 2xx. `lease_*` lets one
+# process at a time deliver to a listener when several share a PostgreSQL database.
+hub_listener = Table(
+    "hub_listener",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("callback", Text, nullable=False),
+    Column("query", Text),
+    Column("secret", String(255)),
+    Column("owner", String(255), nullable=False),  # identity of the caller who registered it
+    Column("state", String(16), nullable=False, index=True),  # active | failing
+    Column("cursor", BigId, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),  # failed attempts on the head event
+    Column("first_failure_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),  # when it was marked failing
+    Column("last_error", Text),
+    Column("lease_owner", String(255)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per delivery attempt, successful or not: what operators read to see why a listener is failing.
+hub_delivery = Table(
+    "hub_delivery",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("listener_id", String(64), ForeignKey("hub_listener.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigId, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False),
+    Column("delivered", Boolean, nullable=False),
+    Index("ix_hub_delivery_listener", "listener_id", "id"),
+)

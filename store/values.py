@@ -79,3 +79,10 @@ def attr_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         instant = parse_instant(value) if isinstance(value, str) else None
         rows.append({"path": path[:512], "value_text": text, "value_num": number, "value_time": instant})
     return rows
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime: SQLite gives back naive values (written in UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
 from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from tests.documents import bundle_tree
 from tests.graphql import assert_typed_matches, ok, tmf_selection
+from tests.sqlcount import counting as count_statements
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 
@@ -44,18 +44,9 @@ query Tree($id: ID!) {{
 
 @contextmanager
 def counting(app: Starlette) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine sends while the block runs."""
-    statements: list[str] = []
-    engine = app.state.resolvers.store.db.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    """Every SQL statement the request in this task sends while the block runs."""
+    with count_statements(app.state.resolvers.store.db.engine) as statements:
         yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def _tree(

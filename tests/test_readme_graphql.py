@@ -17,7 +17,7 @@ BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.S)
 
 
 def examples() -> list[tuple[str, dict[str, Any]]]:
-    section = README.read_text(encoding="utf-8").split("## GraphQL", 1)[1]
+    section = README.read_text(encoding="utf-8").split("## GraphQL", 1)[1].split("\n## ", 1)[0]
     out: list[tuple[str, dict[str, Any]]] = []
     for kind, body in BLOCK.findall(section):
         if kind == "graphql":

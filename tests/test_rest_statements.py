@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.inventory import Inventory, generate, seeded_database, serving
+from tests.sqlcount import counting
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 # Projected and indexed filters, a regex, a date, a sort on two keys, a page from the middle; the page
@@ -35,17 +34,8 @@ def small_store(request: pytest.FixtureRequest, inventory: Inventory, tmp_path: 
 async def statements_for(url: str, query: str) -> tuple[list[str], int]:
     """The statements one GET of `query` runs, and its X-Total-Count."""
     async with serving(url) as (app, client):
-        engine = app.state.resolvers.store.db.engine.sync_engine
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with counting(app.state.resolvers.store.db.engine) as seen:
             response = await client.get(f"{API}/service?{query}")
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         assert response.status_code == 206, response.text
         return seen, int(response.headers["X-Total-Count"])
 

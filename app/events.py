@@ -1,0 +1,57 @@
+"""The event pipeline of one process: the bus, the outbox relay and the hub dispatcher, run by the lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.settings import Settings
+from resolvers.delivery import DeliveryPolicy
+from resolvers.dispatcher import Dispatcher, DispatcherConfig
+from store.bus import open_bus
+from store.relay import Relay
+from store.uow import Store
+
+
+class EventPipeline:
+    """Started after migrations, stopped before the database is disposed."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.bus = open_bus(settings.bus_url, store.db, queue_size=settings.bus_queue_size)
+        self.relay = Relay(store, self.bus, poll_interval=settings.bus_poll_interval)
+        policy = DeliveryPolicy(
+            retry_base=settings.hub_retry_base,
+            retry_cap=settings.hub_retry_cap,
+            max_attempts=settings.hub_max_attempts,
+            max_age=settings.hub_max_age,
+        )
+        config = DispatcherConfig(
+            policy=policy,
+            poll_interval=settings.hub_poll_interval,
+            lease_seconds=settings.hub_lease,
+            timeout=settings.hub_timeout,
+            batch=settings.hub_batch,
+            concurrency=settings.hub_concurrency,
+        )
+        self.dispatcher = Dispatcher(store, config, bus=self.bus)
+
+    async def start(self) -> None:
+        await self.bus.start()
+        await self.relay.start()
+        await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+        await self.relay.stop()
+        await self.bus.stop()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether every part runs without a standing failure, and what each reports."""
+        bus, relay, dispatcher = self.bus.status, self.relay.status, self.dispatcher.status
+        report = {
+            "bus": {"backend": bus.backend, "healthy": bus.healthy, "error": bus.error,
+                    "subscribers": bus.subscribers, "dropped": bus.dropped, "highWater": bus.high_water},
+            "relay": {"healthy": relay.healthy, "error": relay.error, "cursor": relay.cursor},
+            "dispatcher": {"healthy": dispatcher.healthy, "error": dispatcher.error, "owner": dispatcher.owner,
+                           "serving": dispatcher.serving},
+        }
+        return bus.healthy and relay.healthy and dispatcher.healthy, report
