@@ -32,7 +32,8 @@ def serve(
 
     settings = _settings(host=host, port=port, database_url=database_url, public_base_url=public_base_url)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                proxy_headers=True)
+                proxy_headers=True, ws_ping_interval=settings.ws_ping_interval,
+                ws_ping_timeout=settings.ws_ping_timeout)
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from app.settings import Settings
 from resolvers.api import Resolvers
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes
-from schema.asgi import GraphQLApp
+from schema.asgi import GraphQLApp, WebSocketLimits
 from schema.build import Limits
 from store import migrate
 from store.db import Database
@@ -66,6 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphiql=settings.environment == "development",
         public_base_url=settings.public_base_url,
         max_body_bytes=settings.max_body_bytes,
+        websocket=WebSocketLimits(
+            max_subscriptions=settings.graphql_max_subscriptions,
+            connection_init_timeout=settings.graphql_connection_init_timeout,
+            legacy_protocol=settings.graphql_legacy_ws,
+        ),
     )
     app = Starlette(
         routes=[

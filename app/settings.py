@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(15, ge=1, description="Deepest GraphQL operation accepted (fields nested)")
     graphql_max_aliases: int = Field(50, ge=0, description="Most aliases one GraphQL document may use")
     graphql_max_tokens: int = Field(20_000, ge=100, description="Most tokens one GraphQL document may hold")
+    graphql_max_subscriptions: int = Field(
+        20, ge=1, description="Operations one GraphQL WebSocket connection may run at once (subscriptions)")
+    graphql_connection_init_timeout: float = Field(
+        10.0, gt=0, description="Seconds a WebSocket client has to send connection_init before it is closed")
+    graphql_legacy_ws: bool = Field(False, description="Also accept the legacy graphql-ws subprotocol")
+    ws_ping_interval: float = Field(20.0, gt=0, description="WebSocket ping frames to every client (keep-alive)")
+    ws_ping_timeout: float = Field(20.0, gt=0, description="A client that answers no ping within this is closed")
     migrate_on_start: bool = True
     log_level: str = "info"
 

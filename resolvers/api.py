@@ -11,6 +11,7 @@ from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.navigation import Navigation
 from resolvers.services import Services
+from resolvers.subscriptions import Subscriptions
 from resolvers.transitions import Transitions
 from store.bus import Bus, MemoryBackend
 from store.uow import Store
@@ -25,6 +26,7 @@ class Resolvers:
     transitions: Transitions
     hubs: Hubs
     feed: EventFeed
+    subscriptions: Subscriptions
 
     @classmethod
     def build(
@@ -38,12 +40,15 @@ class Resolvers:
     ) -> Resolvers:
         """`bus` is the running event bus (the app's); without one, `feed` replays but cannot go live."""
         services = Services(store, PROFILES[lifecycle], max_page)
+        navigation = Navigation(store)
+        feed = EventFeed(store, bus or Bus(MemoryBackend()))
         return cls(
             store=store,
             services=services,
             monitors=Monitors(store, max_page),
-            navigation=Navigation(store),
+            navigation=navigation,
             transitions=Transitions(services),
             hubs=Hubs(store, hub_wake or (lambda: None), max_page),
-            feed=EventFeed(store, bus or Bus(MemoryBackend())),
+            feed=feed,
+            subscriptions=Subscriptions(store, feed, navigation),
         )

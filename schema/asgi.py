@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from resolvers import payloads
 from resolvers.api import Resolvers
@@ -32,17 +38,70 @@ class Refused(Exception):
         self.status, self.message = status, message
 
 
+@dataclass(frozen=True)
+class WebSocketLimits:
+    """Subscriptions over WebSocket. The defaults match app.settings.Settings.
+
+    graphql-transport-ws only unless `legacy_protocol`; a client that sends no `connection_init` within
+    `connection_init_timeout` seconds is closed (4408); a connection runs at most `max_subscriptions`
+    operations at once, one more is answered with an error message naming the limit. Keep-alive is the
+    server's WebSocket ping frames (uvicorn's ws_ping_interval): a client gone silent is closed and its
+    subscriptions end, each leaving the bus.
+    """
+
+    max_subscriptions: int = 20
+    connection_init_timeout: float = 10.0
+    legacy_protocol: bool = False
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """Strawberry's graphql-transport-ws handler, refusing one operation too many with a message naming the bound.
+
+    The refused operation gets an `error` message; the connection and its other subscriptions go on.
+    """
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (self.connection_acknowledged and limit is not None and message["id"] not in self.operations
+                and len(self.operations) >= limit):
+            text = (f"Too many operations on this connection: at most {limit} may run at once "
+                    "(TMF640_GRAPHQL_MAX_SUBSCRIPTIONS); complete one first")
+            error = GraphQLError(text, extensions={"code": "SubscriptionLimit"})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(GraphQL[GraphQLContext, None]):
-    """Serves /graphql (HTTP, and WebSocket once a Subscription root exists). GraphiQL only when asked for.
+    """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for.
 
     Resolvers are read from `app.state.resolvers` per request: the app's lifespan builds them after this
     endpoint is mounted.
     """
 
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
-        self, *, limits: Limits, graphiql: bool, public_base_url: str | None, max_body_bytes: int = 1_048_576
+        self,
+        *,
+        limits: Limits,
+        graphiql: bool,
+        public_base_url: str | None,
+        max_body_bytes: int = 1_048_576,
+        websocket: WebSocketLimits | None = None,
     ) -> None:
-        super().__init__(build_schema(limits), graphql_ide="graphiql" if graphiql else None)
+        ws = websocket or WebSocketLimits()
+        protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL) if ws.legacy_protocol else (
+            GRAPHQL_TRANSPORT_WS_PROTOCOL,
+        )
+        super().__init__(
+            build_schema(limits),
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=protocols,
+            connection_init_wait_timeout=timedelta(seconds=ws.connection_init_timeout),
+            max_subscriptions_per_connection=ws.max_subscriptions,
+            keep_alive=ws.legacy_protocol,  # graphql-ws "ka" messages; graphql-transport-ws has ping/pong
+        )
         self.public_base_url = public_base_url
         self.max_body_bytes = max_body_bytes
 
@@ -95,6 +154,8 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GraphQLContext:
         resolvers: Resolvers = request.app.state.resolvers
         base = self.public_base_url or str(request.base_url)
+        if base.startswith("ws"):  # a WebSocket's scope says ws/wss; hrefs name the HTTP resources
+            base = "http" + base[2:]
         correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
         ctx = RequestContext(caller=Caller(), correlation_id=correlation[:255], base_url=base.rstrip("/"))
         return GraphQLContext(resolvers=resolvers, request_context=ctx, request=request, response=response)

@@ -1,6 +1,6 @@
-"""The schema: Query and Mutation roots, and the protections every document passes before it runs.
+"""The schema: Query, Mutation and Subscription roots, and the protections every document passes before it runs.
 
-A Subscription root (schema/subscription.py) plugs in here when the events engine provides one.
+Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from functools import partial
 import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.tools import merge_types
 
 from schema.errors import should_mask
+from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,9 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The executable schema with depth, alias and token limits and masking of unexpected errors."""
     limits = limits or Limits()
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, HubQuery)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation)),
+        subscription=Subscription,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),

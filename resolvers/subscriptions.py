@@ -1,0 +1,179 @@
+"""What a GraphQL subscription watches: its arguments checked, then the event feed filtered to them.
+
+The one implementation behind `serviceChanged`, `monitorChanged` and `events` (schema/subscription.py is a
+thin generator over these). Arguments are checked before the stream starts, so a bad one is an error of the
+subscribe request (ValidationFailed naming it), not of a later event. Each stream is `EventFeed.stream`: after
+`after` (an eventId) from the outbox, then live, no gap, no duplicate; closing it leaves the bus.
+
+A tree (`treeOf`) is the bundle and every service below it through `supportingService`, as it stands when
+events arrive: members known at subscription time, members an event of the tree announces, and any other
+service whose bundles lead up to a known one (looked up when its event arrives: one statement per level, so
+members created by value in the same request as their bundle, whose events come first, are in the tree too).
+A member removed from the tree keeps being reported until the subscription ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+
+from resolvers.context import RequestContext
+from resolvers.errors import ValidationFailed
+from resolvers.events import EVENT_TYPES, MONITOR_EVENTS, SERVICE_EVENTS
+from resolvers.feed import EventFeed, FeedEvent
+from resolvers.matching import parse_event_query
+from resolvers.navigation import MAX_TREE_DEPTH, Navigation, member_ids
+from store.query import Condition
+from store.uow import Store
+
+MAX_IDS = 1000
+MAX_ID_LENGTH = 255
+
+
+def _check_event_types(given: Sequence[str] | None, allowed: Sequence[str], path: str) -> tuple[str, ...]:
+    if given is None:
+        return ()
+    for i, name in enumerate(given):
+        if name not in allowed:
+            raise ValidationFailed(f"{path}[{i}]", f"unknown event type {name!r}; use one of {', '.join(allowed)}")
+    return tuple(given)
+
+
+def _check_ids(given: Sequence[str] | None, path: str) -> tuple[str, ...]:
+    if given is None:
+        return ()
+    if len(given) > MAX_IDS:
+        raise ValidationFailed(path, f"lists more than {MAX_IDS} ids")
+    for i, value in enumerate(given):
+        if not value or len(value) > MAX_ID_LENGTH:
+            raise ValidationFailed(f"{path}[{i}]", f"must be an id of 1 to {MAX_ID_LENGTH} characters")
+    return tuple(given)
+
+
+def _one_of(path: str, values: Sequence[str]) -> tuple[Condition, ...]:
+    return (Condition(tuple(path.split(".")), "eq", tuple(values)),) if values else ()
+
+
+@dataclass
+class Tree:
+    """Membership of one bundle's tree, growing as events reveal members (see the module docstring)."""
+
+    navigation: Navigation
+    root: str
+    known: set[str] = field(default_factory=set)
+
+    async def load(self, ctx: RequestContext) -> None:
+        entries = await self.navigation.descendants(ctx, [self.root], MAX_TREE_DEPTH)
+        self.known = {self.root, *(e.service.id for e in entries[self.root])}
+
+    async def contains(self, event: FeedEvent) -> bool:
+        service = event.payload.get("event", {}).get("service") or {}
+        sid = event.resource_id
+        if sid not in self.known and not await self._reaches_known(sid):
+            return False
+        self.known.add(sid)
+        if event.event_type != "ServiceDeleteEvent":
+            self.known.update(member_ids(service))
+        return True
+
+    async def _reaches_known(self, sid: str) -> bool:
+        seen, frontier = {sid}, [sid]
+        for _ in range(MAX_TREE_DEPTH):
+            bundles = await self.navigation.bundles(frontier)
+            parents = {r.service_id for rel in bundles.values() for r in rel} - seen
+            if parents & self.known:
+                return True
+            if not parents:
+                return False
+            seen |= parents
+            frontier = sorted(parents)
+        return False
+
+
+@dataclass
+class Subscriptions:
+    """Streams of committed events for GraphQL subscriptions, filtered as each subscription asks."""
+
+    store: Store
+    feed: EventFeed
+    navigation: Navigation
+
+    async def _check_after(self, after: str | None) -> None:
+        if after is None:
+            return
+        async with self.store.read() as uow:
+            if len(after) > MAX_ID_LENGTH or await uow.outbox.seq_of(after) is None:
+                raise ValidationFailed("after", f"no event with id {after!r}: give the eventId of an event received")
+
+    async def service_changes(
+        self,
+        ctx: RequestContext,
+        *,
+        ids: Sequence[str] | None = None,
+        tree_of: str | None = None,
+        states: Sequence[str] | None = None,
+        event_types: Sequence[str] | None = None,
+        correlation_id: str | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[FeedEvent, None]:
+        """Service events: of `ids` or within the tree of `tree_of` (either matches when both are given)."""
+        wanted_ids = _check_ids(ids, "ids")
+        if tree_of is not None:
+            _check_ids([tree_of], "treeOf")
+        types = _check_event_types(event_types, SERVICE_EVENTS, "eventTypes") or SERVICE_EVENTS
+        await self._check_after(after)
+        conditions = (
+            *_one_of("eventType", types),
+            *_one_of("event.service.state", states or ()),
+            *_one_of("correlationId", [correlation_id] if correlation_id is not None else ()),
+        )
+        tree: Tree | None = None
+        if tree_of is not None:
+            tree = Tree(self.navigation, tree_of)
+            await tree.load(ctx)
+
+        async def chosen(event: FeedEvent) -> bool:
+            if not wanted_ids and tree is None:
+                return True
+            if event.resource_id in wanted_ids:
+                if tree is not None:
+                    await tree.contains(event)  # keeps the tree's membership current
+                return True
+            return tree is not None and await tree.contains(event)
+
+        return self.feed.stream(ctx, after=after, conditions=conditions, predicate=chosen)
+
+    async def monitor_changes(
+        self,
+        ctx: RequestContext,
+        *,
+        id: str | None = None,
+        states: Sequence[str] | None = None,
+        event_types: Sequence[str] | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[FeedEvent, None]:
+        """Monitor events: of one monitor when `id` is given, in `states` when given."""
+        if id is not None:
+            _check_ids([id], "id")
+        types = _check_event_types(event_types, MONITOR_EVENTS, "eventTypes") or MONITOR_EVENTS
+        await self._check_after(after)
+        conditions = (
+            *_one_of("eventType", types),
+            *_one_of("event.monitor.id", [id] if id is not None else ()),
+            *_one_of("event.monitor.state", states or ()),
+        )
+        return self.feed.stream(ctx, after=after, conditions=conditions)
+
+    async def events(
+        self,
+        ctx: RequestContext,
+        *,
+        event_types: Sequence[str] | None = None,
+        query: str | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[FeedEvent, None]:
+        """Every event, or those of `event_types` matching `query` (the hub's REST filter syntax on the event)."""
+        types = _check_event_types(event_types, EVENT_TYPES, "eventTypes")
+        parse_event_query(query)  # InvalidQuery naming the bad part, before anything runs
+        await self._check_after(after)
+        return self.feed.stream(ctx, after=after, query=query, conditions=_one_of("eventType", types))

@@ -1,0 +1,173 @@
+"""Subscription root: thin generators over resolvers.subscriptions (over graphql-transport-ws, see schema/asgi).
+
+Each subscription checks its arguments before it starts (a bad one is a GraphQL error naming it), then yields
+committed events in commit order: after `after` (an eventId) from the outbox, then live, no gap, no duplicate.
+The generator's `finally` closes the stream, which leaves the bus, whether the client completed, went away or
+the server stops. A failure of the bus ends the subscription with an error naming the event to resume after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from resolvers.errors import DomainError
+from resolvers.feed import FeedEvent
+from schema.context import GraphQLContext
+from schema.convert import from_tmf
+from schema.errors import query_error
+from schema.monitor import Monitor, monitor_of
+from schema.service import Service
+from schema.tmf import ServiceStateType
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+@strawberry.interface(description="A committed TMF event (TMF688 envelope) as a subscription delivers it.")
+class ChangeEvent:
+    event_id: str = strawberry.field(description="Unique id; pass it as `after` to resume after this event")
+    event_type: str = strawberry.field(description="ServiceCreateEvent, ServiceStateChangeEvent, MonitorCreateEvent...")
+    event_time: str = strawberry.field(description="When the change was committed (ISO 8601, UTC)")
+    correlation_id: str | None = strawberry.field(description="Threads every event of one request")
+    field_path: str | None = strawberry.field(description="Changed first-level attributes (AttributeValueChange)")
+    envelope: JSON = strawberry.field(description="The whole TMF688 envelope, as hub listeners receive it")
+    event: JSON = strawberry.field(description="The envelope's `event`: {service: ...} or {monitor: ...}")
+
+
+@strawberry.type(description="A service event, with the service as it stood after the change (before, for a delete).")
+class ServiceEvent(ChangeEvent):
+    service: Service = strawberry.field(
+        description="The service as the event carries it. Its etag is empty (the event does not carry the "
+        "version): read service(id) for the current one."
+    )
+
+
+@strawberry.type(description="A monitor event, with the monitor as it stood after the change.")
+class MonitorEvent(ChangeEvent):
+    monitor: Monitor
+
+
+@strawberry.type(description="Any event: `service` or `monitor` is set, by the event's resource.")
+class AnyEvent(ChangeEvent):
+    service: Service | None
+    monitor: Monitor | None
+
+
+def _common(event: FeedEvent) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "event_time": payload.get("eventTime", ""),
+        "correlation_id": event.correlation_id,
+        "field_path": payload.get("fieldPath"),
+        "envelope": payload,
+        "event": payload.get("event"),
+    }
+
+
+def _service(event: FeedEvent) -> Service | None:
+    doc = (event.payload.get("event") or {}).get("service")
+    return from_tmf(Service, doc, etag="") if isinstance(doc, dict) else None
+
+
+def _monitor(event: FeedEvent) -> Monitor | None:
+    doc = (event.payload.get("event") or {}).get("monitor")
+    return monitor_of(doc) if isinstance(doc, dict) else None
+
+
+async def _open(opened: Awaitable[AsyncGenerator[FeedEvent, None]]) -> AsyncGenerator[FeedEvent, None]:
+    """The stream, once its arguments are checked; a bad argument is a GraphQL error naming it."""
+    try:
+        return await opened
+    except DomainError as exc:
+        raise query_error(exc) from exc
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Service events: of `ids`, or of the tree of the bundle `treeOf` (the bundle and every "
+        "service below it through supportingService, members added later included), filtered by the service's "
+        "state after the change, event type and correlation id. `after`: replay from the event after this "
+        "eventId, then live."
+    )
+    async def service_changed(
+        self,
+        info: Info,
+        ids: list[strawberry.ID] | None = None,
+        tree_of: strawberry.ID | None = None,
+        states: list[ServiceStateType] | None = None,
+        event_types: list[str] | None = None,
+        correlation_id: str | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[ServiceEvent, None]:
+        subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
+        opened = subs.service_changes(
+            ctx, ids=[str(i) for i in ids] if ids is not None else None,
+            tree_of=str(tree_of) if tree_of is not None else None,
+            states=[s.value for s in states] if states else None, event_types=event_types,
+            correlation_id=correlation_id, after=after,
+        )
+        stream = await _open(opened)
+        try:
+            async for event in stream:
+                service = _service(event)
+                if service is not None:
+                    yield ServiceEvent(service=service, **_common(event))
+        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
+            raise query_error(exc) from exc
+        finally:
+            await stream.aclose()  # leaves the bus now, whatever ended the subscription
+
+    @strawberry.subscription(
+        description="Monitor events: of the monitor `id` (all monitors without it), filtered by the monitor's "
+        "state (InProgress, InError, Completed) and event type. `after` as on serviceChanged."
+    )
+    async def monitor_changed(
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        states: list[str] | None = None,
+        event_types: list[str] | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[MonitorEvent, None]:
+        subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
+        opened = subs.monitor_changes(
+            ctx, id=str(id) if id is not None else None, states=states, event_types=event_types, after=after
+        )
+        stream = await _open(opened)
+        try:
+            async for event in stream:
+                monitor = _monitor(event)
+                if monitor is not None:
+                    yield MonitorEvent(monitor=monitor, **_common(event))
+        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
+            raise query_error(exc) from exc
+        finally:
+            await stream.aclose()  # leaves the bus now, whatever ended the subscription
+
+    @strawberry.subscription(
+        description="Every event, or those of `eventTypes` matching `query`: the hub's REST filter syntax on the "
+        "event (e.g. \"correlationId=order-17&event.service.state=active\"). `after` as on serviceChanged."
+    )
+    async def events(
+        self,
+        info: Info,
+        event_types: list[str] | None = None,
+        query: str | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[AnyEvent, None]:
+        subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
+        opened = subs.events(ctx, event_types=event_types, query=query, after=after)
+        stream = await _open(opened)
+        try:
+            async for event in stream:
+                yield AnyEvent(service=_service(event), monitor=_monitor(event), **_common(event))
+        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
+            raise query_error(exc) from exc
+        finally:
+            await stream.aclose()  # leaves the bus now, whatever ended the subscription
