@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from app.settings import Settings
 from resolvers.api import Resolvers
+from resolvers.drivers import DriverRegistry
+from resolvers.engine import EngineConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes
 from store import migrate
@@ -28,6 +30,16 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        policy=settings.activation_policy,
+        concurrency=settings.activation_concurrency,
+        max_activations=settings.runner_max_activations,
+        lease_seconds=settings.activation_lease_seconds,
+        poll_seconds=settings.runner_poll_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -37,12 +49,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.migrate_on_start:
             await migrate.upgrade(db)
         store = Store(db)
-        app.state.resolvers = Resolvers.build(
-            store, lifecycle=settings.lifecycle, max_page=settings.max_page_size
+        resolvers = Resolvers.build(
+            store, lifecycle=settings.lifecycle, max_page=settings.max_page_size,
+            engine=engine_config(settings), drivers=DriverRegistry(settings.drivers, settings.driver_config),
         )
+        app.state.resolvers = resolvers
+        if settings.runner_enabled:
+            await resolvers.engine.start()
         try:
             yield
         finally:
+            await resolvers.engine.stop()
             await db.dispose()
 
     app = Starlette(

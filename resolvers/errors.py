@@ -65,3 +65,16 @@ class Conflict(DomainError):
     """The request is valid but clashes with the current state of the resource (e.g. a failed JSON Patch test)."""
 
     code = "Conflict"
+
+
+class DependencyCycle(ValidationFailed):
+    """Services of one request depend on each other in a circle: refused before any work starts."""
+
+    code = "DependencyCycle"
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__(
+            "serviceRelationship",
+            f"the services depend on each other in a cycle ({' -> '.join(cycle)}); nothing was started",
+        )
+        self.cycle = cycle

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from resolvers import documents, events, patching
-from resolvers.context import RequestContext
+from resolvers import documents, patching
+from resolvers.context import API_PREFIX, RequestContext
+from resolvers.engine import Engine
 from resolvers.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from resolvers.intake import Intake, RequestInfo
 from resolvers.lifecycle import Lifecycle
 from resolvers.query import ListQuery, Page, check, select_fields
+from resolvers.rendering import render_services
 from resolvers.validation import validate
 from store.errors import BadValue, StaleVersion
 from store.services import Link, ServiceRow
@@ -29,17 +32,30 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class ServiceResult:
+    """A service as it stands, its entity tag, and (for writes) the Monitor of the work the write started."""
+
     service: dict[str, Any]
     etag: str
+    monitor: dict[str, Any] | None = None
 
 
 @dataclass
 class Services:
-    """Create, read, query, patch and delete services; every change writes a revision and its events."""
+    """Create, read, query, patch and delete services; every change writes a revision and its events.
+
+    Writes go through the activation engine: see `create`, `patch`, `delete` below.
+    """
 
     store: Store
     lifecycle: Lifecycle
     max_page: int = 1000
+    engine_: Engine | None = None  # the activation engine; a private one (never started) when not given
+
+    @property
+    def engine(self) -> Engine:
+        if self.engine_ is None:
+            self.engine_ = Engine(self.store, self.lifecycle)
+        return self.engine_
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -65,16 +81,20 @@ class Services:
         return Page(items=items, total=total, offset=query.offset, limit=limit)
 
     async def _render(self, uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
-        by_value = [link for link in await uow.services.links_from([r.id for r in rows]) if link.by_value]
-        members = await uow.services.get_many(link.dst_id for link in by_value)
-        member_docs = {mid: m.doc for mid, m in members.items()}
-        return [documents.render(r.id, r.doc, ctx.service_href, member_docs) for r in rows]
+        return await render_services(uow, ctx, rows)
 
     # ---- writes ------------------------------------------------------------------------------------------
+    # A write records its intent and returns at once with the service (as-is, plus `x-activation` while work
+    # is under way) and the Monitor of the work; `Engine.wait` waits for the outcome (README, "Activation").
 
-    async def create(self, ctx: RequestContext, body: Any) -> ServiceResult:
+    @property
+    def _intake(self) -> Intake:
+        return self.engine.intake
+
+    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
         validate("Service_Create", body)
         self.lifecycle.check_state(body.get("state"))
+        chosen = self._intake.policy(policy)
         parent_state = body["state"]
 
         def check_member(path: str, member: dict[str, Any]) -> None:
@@ -86,6 +106,7 @@ class Services:
                 raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
 
         plan = documents.plan_create(body, check_member)
+        info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
         now = _now()
         async with self.store.write() as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)
@@ -94,84 +115,74 @@ class Services:
             ids = [s.id for s in plan]
             if len(set(ids)) != len(ids):
                 raise ValidationFailed("id", "the request names one service id twice")
-            for new in plan:
-                await uow.services.insert(new.id, new.doc, new.links, now)
-                await uow.services.add_revision(
-                    service_id=new.id, version=1, operation="create", actor=ctx.caller.identity,
-                    correlation_id=ctx.correlation_id, at=now,
-                    changes=patching.diff({}, new.doc), state=new.doc.get("state"),
-                )
-            rows = list((await uow.services.get_many(ids)).values())
-            rendered = {r["id"]: r for r in await self._render(uow, ctx, rows)}
-            for new in reversed(plan):  # members first: a listener learns of a bundle after its parts
-                await self._emit(uow, ctx, "ServiceCreateEvent", rendered[new.id], now)
-        return ServiceResult(rendered[plan[0].id], etag(1))
+            sub = await self._intake.create(uow, ctx, info, plan, chosen, now)
+            row = await uow.services.get(plan[0].id)
+            assert row is not None
+            rendered = (await self._render(uow, ctx, [row]))[0]
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(row.version), sub.monitor)
 
     async def patch(
-        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None = None
+        self,
+        ctx: RequestContext,
+        id: str,
+        patch: patching.Patch,
+        if_match: str | None = None,
+        *,
+        policy: str | None = None,
     ) -> ServiceResult:
+        chosen = self._intake.policy(policy)
         for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
-                return await self._patch_once(ctx, id, patch, if_match)
+                return await self._patch_once(ctx, id, patch, if_match, chosen)
             except StaleVersion:
                 if if_match is not None or attempt == MAX_WRITE_ATTEMPTS - 1:
                     raise Conflict(f"service {id!r} changed during the update; read it again and retry") from None
         raise AssertionError("unreachable")
 
     async def _patch_once(
-        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None
+        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None, policy: str
     ) -> ServiceResult:
         now = _now()
+        kind = "application/merge-patch+json" if patch.kind == "merge" else "application/json-patch+json"
+        info = RequestInfo("PATCH", ctx.service_href(id), patch.body, self._headers(ctx, policy, kind))
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)
             self._check_if_match(if_match, row.version)
-            current = {"id": row.id, **row.doc}
-            patched = patching.apply(current, patch)
-            patched.pop("href", None)
-            validate("Service_Create", patched)
-            self.lifecycle.check(row.doc.get("state"), patched.get("state"))  # type: ignore[arg-type]
-            old_by_value = {
-                link.dst_id for link in await uow.services.links_from([id]) if link.by_value
-            }
-            plan = documents.plan_create({**patched, "id": id}, lambda path, m: validate("Service_Create", m))
-            me, new_members = plan[0], plan[1:]
-            links = [replace(link, by_value=link.by_value or link.dst_id in old_by_value) for link in me.links]
-            ops = patching.diff(row.doc, me.doc)
-            if not ops and not new_members:
-                rendered = (await self._render(uow, ctx, [row]))[0]
-                return ServiceResult(rendered, etag(row.version))
-            for new in new_members:
-                await uow.services.insert(new.id, new.doc, new.links, now)
-            version = await uow.services.update(id, me.doc, links, row.version, now)
-            await uow.services.add_revision(
-                service_id=id, version=version, operation="patch", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=ops, state=me.doc.get("state"),
-            )
+            sub = await self._intake.patch(uow, ctx, info, row, patch, policy, now)
             fresh = await uow.services.get(id)
             assert fresh is not None
-            rendered_all = {r["id"]: r for r in await self._render(uow, ctx, [fresh])}
-            rendered = rendered_all[id]
-            await self._emit_change(uow, ctx, row.doc, me.doc, ops, rendered, now)
-        return ServiceResult(rendered, etag(version))
+            rendered = (await self._render(uow, ctx, [fresh]))[0]
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(fresh.version), sub.monitor)
 
-    async def delete(self, ctx: RequestContext, id: str, if_match: str | None = None) -> None:
+    async def delete(
+        self, ctx: RequestContext, id: str, if_match: str | None = None, *, policy: str | None = None
+    ) -> ServiceResult:
+        """Remove a service: cancel work in flight, terminate it in the network, then delete the record.
+
+        The result holds the service as it stood when the request was accepted, and the Monitor.
+        """
+        chosen = self._intake.policy(policy)
         now = _now()
+        info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)
             self._check_if_match(if_match, row.version)
             rendered = (await self._render(uow, ctx, [row]))[0]
-            await uow.services.delete(id)
-            await uow.services.add_revision(
-                service_id=id, version=row.version + 1, operation="delete", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=[], state=row.doc.get("state"),
-            )
-            await self._emit(uow, ctx, "ServiceDeleteEvent", rendered, now)
+            sub = await self._intake.delete(uow, ctx, info, row, chosen, now)
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(row.version), sub.monitor)
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _headers(ctx: RequestContext, policy: str, kind: str = "application/json") -> list[tuple[str, str]]:
+        return [("Content-Type", kind), ("X-Correlation-Id", ctx.correlation_id), ("X-Activation-Policy", policy)]
 
     @staticmethod
     def _check_if_match(if_match: str | None, version: int) -> None:
@@ -181,38 +192,6 @@ class Services:
         current = etag(version)
         if "*" not in tags and current not in tags and f"W/{current}" not in tags:
             raise PreconditionFailed(if_match, current)
-
-    async def _emit_change(
-        self,
-        uow: UnitOfWork,
-        ctx: RequestContext,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        ops: list[dict[str, Any]],
-        rendered: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        changed = events.changed_attributes(ops)
-        other = [name for name in changed if name != "state"]
-        if other:
-            await self._emit(uow, ctx, "ServiceAttributeValueChangeEvent", rendered, now, other)
-        if before.get("state") != after.get("state"):
-            await self._emit(uow, ctx, "ServiceStateChangeEvent", rendered, now)
-
-    @staticmethod
-    async def _emit(
-        uow: UnitOfWork,
-        ctx: RequestContext,
-        event_type: str,
-        resource: dict[str, Any],
-        now: datetime,
-        field_paths: list[str] | None = None,
-    ) -> None:
-        ev = events.build(event_type, resource, correlation_id=ctx.correlation_id, at=now, field_paths=field_paths)
-        await uow.outbox.add(
-            event_id=ev.event_id, event_type=ev.event_type, correlation_id=ev.correlation_id,
-            resource_type=ev.resource_type, resource_id=ev.resource_id, at=ev.at, payload=ev.payload,
-        )
 
 
 __all__ = ["Link", "ServiceResult", "Services", "etag"]

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.activations import ActivationRepository
 from store.db import Database
 from store.monitors import MonitorRepository
 from store.outbox import OutboxRepository
@@ -19,6 +20,7 @@ class UnitOfWork:
         self.services = ServiceRepository(conn)
         self.monitors = MonitorRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.activations = ActivationRepository(conn)
 
 
 class Store:
