@@ -84,5 +84,6 @@ class Engine:
             if current is None or monitor_docs.is_final(current) or seconds <= 0:
                 return current
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await changed.wait()
         return await self.monitor(ctx, monitor_id)

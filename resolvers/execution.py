@@ -14,10 +14,12 @@ Every transaction begins by checking the lease (`touch`): a runner that lost it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from resolvers import intents, progress
 from resolvers.context import RequestContext
@@ -30,10 +32,15 @@ from store.activations import ActivationRow, StepRow
 from store.uow import Store, UnitOfWork
 
 log = logging.getLogger("tmf640.engine")
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
     """Another runner holds this activation now: stop without recording anything."""
+
+
+class Stopping(Exception):
+    """The server is shutting down: leave the activation as recorded (a driver call under way stays in doubt)."""
 
 
 def _now() -> datetime:
@@ -52,6 +59,25 @@ class Env:
     concurrency: int = 8
     compensation_attempts: int = 3
     compensation_backoff: float = 0.2
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def outside(self, work: Awaitable[T]) -> T:
+        """Await a driver call (or a pause) unless the server stops first.
+
+        Stopping interrupts only what happens outside the database: a transaction is never cut in half.
+        """
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Stopping()
 
 
 class Execution:
@@ -91,6 +117,8 @@ class Execution:
         failed = False
         try:
             while True:
+                if self.env.stopping.is_set():
+                    raise Stopping()
                 stop = (failed and atomic) or (await self._load_checked()).cancel_requested
                 if not stop:
                     await self._launch(steps, status, running)
@@ -102,8 +130,10 @@ class Execution:
                     status[step_id] = task.result()
                     failed = failed or status[step_id] == "failed"
         finally:
-            for task in running:
-                task.cancel()
+            # Let started steps reach their own safe point (never cut a transaction): they finish, or stop at
+            # the driver call when the server stops, or find the lease lost when they record.
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _launch(
         self, steps: list[StepRow], status: dict[str, str], running: dict[asyncio.Task[str], str]
@@ -178,7 +208,9 @@ class Execution:
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            result = await self.env.drivers.for_service(call.service).execute(call)
+            result = await self.env.outside(self.env.drivers.for_service(call.service).execute(call))
+        except Stopping:
+            raise
         except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
             error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         now = _now()
@@ -217,6 +249,8 @@ class Execution:
         # In-doubt steps (running) may have been done last; then the rest in reverse order of success.
         todo.sort(key=lambda s: (s.status != "running", -(s.done_order or 0)))
         for step in todo:
+            if self.env.stopping.is_set():
+                raise Stopping()
             await self._undo(step)
 
     async def _undo(self, step: StepRow) -> None:
@@ -230,11 +264,13 @@ class Execution:
             call = self._driver_step(act, step)
             for attempt in range(self.env.compensation_attempts):
                 if attempt:
-                    await asyncio.sleep(self.env.compensation_backoff * 2 ** (attempt - 1))
+                    await self.env.outside(asyncio.sleep(self.env.compensation_backoff * 2 ** (attempt - 1)))
                 try:
-                    await self.env.drivers.for_service(call.service).compensate(call)
+                    await self.env.outside(self.env.drivers.for_service(call.service).compensate(call))
                     error = None
                     break
+                except Stopping:
+                    raise
                 except Exception as exc:
                     error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         now = _now()

@@ -17,7 +17,7 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from resolvers.execution import Env, Execution, LeaseLost
+from resolvers.execution import Env, Execution, LeaseLost, Stopping
 
 log = logging.getLogger("tmf640.engine")
 
@@ -53,23 +53,33 @@ class Runner:
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._heartbeat())]
 
-    async def stop(self) -> None:
-        """Stop claiming, interrupt executions (their running steps stay in doubt) and free the leases."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop claiming, stop executions at their next safe point (a driver call under way is abandoned
+        and stays in doubt, to be sent again with the same step id) and free the leases."""
+        self.env.stopping.set()
+        self.kick()
+        await self._settle(self._tasks, grace_seconds)  # the loop may still start what it just claimed
         held = list(self._running)
-        tasks = [*self._tasks, *self._running.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._settle(list(self._running.values()), grace_seconds)
         self._running.clear()
         if held:
             with contextlib.suppress(Exception):
                 async with self.env.store.write() as uow:
                     await uow.activations.release(held, self.owner)
 
+    @staticmethod
+    async def _settle(tasks: list[asyncio.Task[None]], grace_seconds: float) -> None:
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in late:  # last resort: something ignored the stop
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def _loop(self) -> None:
-        while True:
+        while not self.env.stopping.is_set():
             self._wake.clear()
             try:
                 free = self.max_activations - len(self._running)
@@ -81,7 +91,8 @@ class Runner:
             except Exception:  # the database may be briefly unavailable: try again at the next scan
                 log.exception("claiming activations failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def _claim(self, limit: int) -> list[str]:
         now = _now()
@@ -94,6 +105,8 @@ class Runner:
             await Execution(self.env, activation_id).run()
         except LeaseLost:
             log.warning("activation %s: lease lost to another runner", activation_id)
+        except Stopping:
+            return
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -108,8 +121,12 @@ class Runner:
 
     async def _heartbeat(self) -> None:
         interval = max(0.05, self.lease.total_seconds() / 3)
-        while True:
-            await asyncio.sleep(interval)
+        while not self.env.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self.env.stopping.wait()
+            if self.env.stopping.is_set():
+                return
             held = list(self._running)
             if not held:
                 continue
