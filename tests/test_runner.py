@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+from resolvers.context import RequestContext
 from tests.engine_support import WAIT, Harness, MakeHarness, h, harness_factory, service
 
 __all__ = ["h", "harness_factory"]
@@ -83,15 +84,13 @@ async def test_two_servers_share_the_work_and_no_step_runs_twice(harness_factory
 
 async def _either(one: Harness, two: Harness, monitor_id: str) -> dict[str, Any]:
     while True:  # bounded by the caller's wait_for; each round waits on a notification, not a sleep
-        for h in (one, two):
-            monitor = await h.resolvers.engine.wait(_ctx(), monitor_id, 0.2)
+        for server in (one, two):
+            monitor = await server.resolvers.engine.wait(_ctx(), monitor_id, 0.2)
             if monitor and monitor["state"] in ("Completed", "InError"):
                 return monitor
 
 
-def _ctx() -> Any:
-    from resolvers.context import RequestContext
-
+def _ctx() -> RequestContext:
     return RequestContext(base_url="http://testserver")
 
 
