@@ -57,20 +57,20 @@ class Harness:
         assert monitor["state"] in ("Completed", "InError"), f"monitor {monitor_id} still {monitor['state']}"
         return monitor
 
-    async def post(self, body: Any, *, asynchronous: bool = False, **headers: str) -> httpx.Response:
-        if asynchronous:
-            headers["Prefer"] = "respond-async"
-        return await self.client.post(f"{API}/service", json=body, headers=headers)
+    async def post(
+        self, body: Any, *, asynchronous: bool = False, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.post(f"{API}/service", json=body, headers=_headers(asynchronous, headers))
 
-    async def patch(self, id: str, body: Any, *, asynchronous: bool = False, **headers: str) -> httpx.Response:
-        if asynchronous:
-            headers["Prefer"] = "respond-async"
-        return await self.client.patch(f"{API}/service/{id}", json=body, headers=headers)
+    async def patch(
+        self, id: str, body: Any, *, asynchronous: bool = False, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.patch(f"{API}/service/{id}", json=body, headers=_headers(asynchronous, headers))
 
-    async def delete(self, id: str, *, asynchronous: bool = False, **headers: str) -> httpx.Response:
-        if asynchronous:
-            headers["Prefer"] = "respond-async"
-        return await self.client.delete(f"{API}/service/{id}", headers=headers)
+    async def delete(
+        self, id: str, *, asynchronous: bool = False, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.delete(f"{API}/service/{id}", headers=_headers(asynchronous, headers))
 
     async def service(self, id: str) -> dict[str, Any]:
         response = await self.client.get(f"{API}/service/{id}")
@@ -94,6 +94,13 @@ class Harness:
 
     def compensated(self) -> list[tuple[str, str]]:
         return [(c.service_id, c.action) for c in self.driver.executed("compensate")]
+
+
+def _headers(asynchronous: bool, given: dict[str, str] | None) -> dict[str, str]:
+    headers = dict(given or {})
+    if asynchronous:
+        headers["Prefer"] = "respond-async"
+    return headers
 
 
 def summary(monitor: dict[str, Any]) -> dict[str, Any]:

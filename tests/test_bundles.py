@@ -115,7 +115,7 @@ async def test_atomic_failure_compensates_every_success_in_reverse(harness_facto
 
 
 async def test_partial_policy_keeps_the_successes(h: Harness) -> None:
-    failed = await h.post(bundle(failing="B2"), **{"X-Activation-Policy": "partial"})
+    failed = await h.post(bundle(failing="B2"), headers={"X-Activation-Policy": "partial"})
     assert failed.status_code == 502
     monitor = (await h.client.get(failed.headers["location"])).json()
     statuses = {sid: m["status"] for sid, m in members(monitor).items()}
@@ -134,7 +134,7 @@ async def test_partial_policy_keeps_the_successes(h: Harness) -> None:
     fixed = await h.patch("B2", {"serviceCharacteristic": []})
     assert fixed.status_code == 200
     calls = len(h.executed())
-    retried = await h.patch("R", {"state": "active"}, **{"X-Activation-Policy": "partial"})
+    retried = await h.patch("R", {"state": "active"}, headers={"X-Activation-Policy": "partial"})
     assert retried.status_code == 200, retried.text
     assert sorted(sid for sid, _ in h.executed()[calls:]) == sorted(blocked | {"B2"})
 
@@ -144,7 +144,7 @@ async def test_policy_from_query_and_its_validation(h: Harness) -> None:
                                    json=service("x"), headers={"Prefer": "respond-async"})
     assert response.status_code == 202
     assert summary(response.json())["policy"] == "partial"
-    bad = await h.post(service("y"), **{"X-Activation-Policy": "sometimes"})
+    bad = await h.post(service("y"), headers={"X-Activation-Policy": "sometimes"})
     assert bad.status_code == 400 and "activationPolicy" in bad.json()["message"]
 
 

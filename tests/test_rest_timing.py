@@ -39,7 +39,7 @@ async def test_a_write_waits_at_most_the_configured_bound(harness_factory: MakeH
 
 async def test_prefer_wait_shortens_the_bound(h: Harness) -> None:
     gate = h.driver.hold(action="activate")
-    response = await h.post(service("impatient"), Prefer="wait=0")
+    response = await h.post(service("impatient"), headers={"Prefer": "wait=0"})
     assert response.status_code == 202 and response.json()["state"] == "InProgress"
     gate.release()
     await h.finished(response.json()["id"])
@@ -79,7 +79,7 @@ async def test_monitor_state_filter_accepts_the_published_spellings(h: Harness) 
 
 
 async def test_monitor_events_go_to_the_outbox_with_the_request_correlation(h: Harness) -> None:
-    response = await h.post(service("traced"), asynchronous=True, **{"X-Correlation-Id": "order-77"})
+    response = await h.post(service("traced"), asynchronous=True, headers={"X-Correlation-Id": "order-77"})
     monitor_id = response.json()["id"]
     await h.finished(monitor_id)
     monitor_events = [e for e in await h.events() if e["event"].get("monitor", {}).get("id") == monitor_id]

@@ -96,7 +96,7 @@ def _ctx() -> RequestContext:
 
 async def test_concurrent_writes_to_one_service_lose_no_update(h: Harness) -> None:
     sid = (await h.post(service("busy", serviceCharacteristic=[{"name": "n", "value": 0}]))).json()["id"]
-    edits = [
+    edits: list[dict[str, Any]] = [
         {"description": "d"}, {"category": "c"}, {"serviceType": "t"}, {"name": "renamed"},
         {"serviceCharacteristic": [{"name": "n", "value": 1}]}, {"relatedParty": [{"id": "p1", "role": "owner"}]},
         {"note": [{"text": "hello"}]}, {"startMode": "1"},
