@@ -33,6 +33,7 @@ class EngineConfig:
     lease_seconds: float = 15.0  # how long a claim lasts without renewal (a dead server's work waits this long)
     poll_seconds: float = 1.0  # how often the runner looks for work it was not told about
     compensation_attempts: int = 3
+    progress_seconds: float = 0.5  # how often a running activation rewrites its Monitors' summary
 
 
 class Engine:
@@ -52,6 +53,7 @@ class Engine:
             store=store, lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
             owner=owner or new_owner(), concurrency=max(1, self.config.concurrency),
             compensation_attempts=max(1, self.config.compensation_attempts),
+            progress_seconds=self.config.progress_seconds,
         )
         self.runner = Runner(
             self.env, max_activations=self.config.max_activations, lease_seconds=self.config.lease_seconds,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ class Env:
     concurrency: int = 8
     compensation_attempts: int = 3
     compensation_backoff: float = 0.2
+    progress_seconds: float = 0.5  # a Monitor's per-member summary is rewritten at most this often while it runs
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def outside(self, work: Awaitable[T]) -> T:
@@ -84,6 +86,7 @@ class Execution:
     def __init__(self, env: Env, activation_id: str) -> None:
         self.env = env
         self.id = activation_id
+        self._published = float("-inf")
 
     async def run(self) -> None:
         for _ in range(3):  # a cancel that lands while finishing sends the activation back to compensation
@@ -241,7 +244,7 @@ class Execution:
             await uow.activations.cancel_pending_steps(self.id, now, reason)
             if act.status != "compensating":
                 await uow.activations.set_status(self.id, "compensating", now)
-            await self._progress(uow, now)
+            await self._progress(uow, now, force=True)
         steps = await self._steps()
         todo = [
             s for s in steps if s.status in ("succeeded", "running") and s.compensation not in ("done", "failed")
@@ -331,7 +334,12 @@ class Execution:
             raise LeaseLost(self.id)
         return order
 
-    async def _progress(self, uow: UnitOfWork, now: datetime) -> None:
+    async def _progress(self, uow: UnitOfWork, now: datetime, *, force: bool = False) -> None:
+        """Rewrite the Monitors' summary, at most every `progress_seconds` (a big bundle has many steps)."""
+        moment = time.monotonic()
+        if not force and moment - self._published < self.env.progress_seconds:
+            return
+        self._published = moment
         await progress.publish(uow, await self._load_checked(uow), now, final=False)
 
     async def _set_status(self, status: str) -> None:

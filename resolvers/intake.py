@@ -363,8 +363,7 @@ class Intake:
         request = monitor_docs.request_part(info.method, info.to, info.body, info.headers)
         act = await uow.activations.get(act_id) if act_id else None
         if act is None:
-            rows = await uow.services.get_many([source_id])
-            state = rows[source_id].doc.get("state") if source_id in rows else None
+            state = (await uow.services.states([source_id])).get(source_id)
             body: dict[str, Any] = {"outcome": "completed", "operation": operation, "policy": None,
                     "service": {"id": source_id, "href": ctx.service_href(source_id), "state": state},
                     "members": []}
@@ -374,9 +373,9 @@ class Intake:
             )
             rendered = await insert_monitor(uow, ctx, monitor_id, doc, source_id, now)
             return Submitted(rendered, [monitor_id], False)
-        steps = await uow.activations.steps(act.id)
-        rows = await uow.services.get_many([act.root_id, *(s.service_id for s in steps)])
-        body = progress.summary(progress.context_of(act), act, steps, rows, "inProgress")
+        steps = await uow.activations.steps(act.id, light=True)
+        states = await uow.services.states([act.root_id, *(s.service_id for s in steps)])
+        body = progress.summary(progress.context_of(act), act, steps, states, "inProgress")
         doc = monitor_docs.new_doc(ctx.service_href(source_id), request, body)
         rendered = await insert_monitor(uow, ctx, monitor_id, doc, source_id, now)
         return Submitted(rendered, [], True)

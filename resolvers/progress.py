@@ -10,7 +10,6 @@ from resolvers import monitor_docs
 from resolvers.context import Caller, RequestContext
 from resolvers.emitting import update_monitor
 from store.activations import ActivationRow, StepRow
-from store.services import ServiceRow
 from store.uow import UnitOfWork
 
 SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
@@ -56,12 +55,11 @@ def summary(
     ctx: RequestContext,
     act: ActivationRow,
     steps: list[StepRow],
-    rows: dict[str, ServiceRow],
+    states: dict[str, str | None],
     outcome_name: str,
 ) -> dict[str, Any]:
-    def state(sid: str) -> Any:
-        row = rows.get(sid)
-        return row.doc.get("state") if row else None
+    def state(sid: str) -> str | None:
+        return states.get(sid)
 
     members = []
     for s in steps:
@@ -93,10 +91,10 @@ def summary(
 async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: bool) -> list[str]:
     """Write the activation's current summary into each of its monitors; returns the monitor ids."""
     ctx = context_of(act)
-    steps = await uow.activations.steps(act.id)
-    rows = await uow.services.get_many([act.root_id, *(s.service_id for s in steps)])
+    steps = await uow.activations.steps(act.id, light=True)
+    states = await uow.services.states([act.root_id, *(s.service_id for s in steps)])
     result = outcome(act, steps) if final else None
-    body = summary(ctx, act, steps, rows, result.name if result else "inProgress")
+    body = summary(ctx, act, steps, states, result.name if result else "inProgress")
     ids = []
     for entry in act.monitors:
         mid = entry["id"]

@@ -19,6 +19,7 @@ from sqlalchemy.sql import ColumnElement
 from store.tables import activation, activation_step
 
 UNFINISHED = ("queued", "running", "compensating")
+_HEAVY = ("changes", "before_doc", "after_doc")
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,18 @@ class ActivationRepository:
         rows = (await self.conn.execute(select(activation).where(activation.c.id.in_(wanted)))).all()
         return {r.id: _activation(r) for r in rows}
 
-    async def steps(self, activation_id: str) -> list[StepRow]:
+    async def steps(self, activation_id: str, *, light: bool = False) -> list[StepRow]:
+        """The steps of an activation in plan order; `light` leaves out the documents (for summaries)."""
+        columns = [c for c in activation_step.c if not (light and c.name in _HEAVY)]
         stmt = (
-            select(activation_step)
+            select(*columns)
             .where(activation_step.c.activation_id == activation_id)
             .order_by(activation_step.c.position)
         )
-        return [_step(r) for r in (await self.conn.execute(stmt)).all()]
+        rows = (await self.conn.execute(stmt)).all()
+        if not light:
+            return [_step(r) for r in rows]
+        return [_step(_Proxy({**dict.fromkeys(_HEAVY), **r._mapping})) for r in rows]
 
     async def step(self, step_id: str) -> StepRow | None:
         r = (await self.conn.execute(select(activation_step).where(activation_step.c.id == step_id))).first()

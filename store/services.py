@@ -124,6 +124,14 @@ class ServiceRepository:
         rows = (await self.conn.execute(select(*_COLUMNS).where(service.c.id.in_(wanted)))).all()
         return {r.id: _row(r) for r in rows}
 
+    async def states(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """The as-is state of each service that exists (from the projection column, without the documents)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = (await self.conn.execute(select(service.c.id, service.c.state).where(service.c.id.in_(wanted)))).all()
+        return {r.id: r.state for r in rows}
+
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
