@@ -9,6 +9,8 @@ Crash safety rests on three records, each committed before the next thing happen
 A runner that dies between 1 and 2 leaves the step `running`: whoever resumes the activation sends it again
 with the same step id (drivers are idempotent per step id), so no work is ever sent under two ids.
 Every transaction begins by checking the lease (`touch`): a runner that lost it records nothing.
+Locks are taken in one order everywhere, services before activations (requests do the same), so that
+PostgreSQL never sees two transactions waiting for each other.
 """
 
 from __future__ import annotations
@@ -168,12 +170,12 @@ class Execution:
         """Decide the step against the as-is service and record it as running; then call the driver."""
         now = _now()
         async with self.env.store.write() as uow:
+            row = await uow.services.get(step.service_id, for_update=True)  # lock order: service, activation
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             fresh = await uow.activations.step(step.id)
             if act.cancel_requested or fresh is None or fresh.status != "pending":
                 return fresh.status if fresh is not None else "cancelled"
-            row = await uow.services.get(step.service_id, for_update=True)
             try:
                 if row is None:
                     raise DomainError(f"service {step.service_id!r} no longer exists")
@@ -218,6 +220,7 @@ class Execution:
             error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         now = _now()
         async with self.env.store.write() as uow:
+            await uow.services.get(step.service_id, for_update=True)
             order = await self._touch(uow, now, count_done=error is None)
             if error is not None:
                 await uow.activations.finish_step(step.id, status="failed", now=now, error=error)
@@ -278,6 +281,7 @@ class Execution:
                     error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         now = _now()
         async with self.env.store.write() as uow:
+            await uow.services.get(step.service_id, for_update=True)
             await self._touch(uow, now)
             if error is None:
                 await uow.activations.set_compensation(step.id, "done")
@@ -294,6 +298,9 @@ class Execution:
         """Record the outcome and finish the Monitors; False when a cancel arrived and work must be undone."""
         now = _now()
         async with self.env.store.write() as uow:
+            act = await self._load_checked(uow)
+            if act.delete_root:
+                await uow.services.get(act.root_id, for_update=True)
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             result = progress.outcome(act, await uow.activations.steps(self.id))

@@ -293,7 +293,7 @@ class Intake:
         others = [n for n in nodes if n not in targets]
         if not others:
             return
-        rows = await uow.services.get_many(others)
+        rows = await uow.services.get_many(others, for_update=True)  # services before their activations
         chains = await _chains(uow, others)
         for n in others:
             predicted, _ = predict(rows[n].doc, chains.get(n, []))
