@@ -7,7 +7,6 @@ How each write meets work already under way is `intents.decide` (README, "In-fli
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from resolvers import documents, intents, monitor_docs, patching, planning, prog
 from resolvers.context import RequestContext
 from resolvers.emitting import apply_doc, delete_service, emit, insert_monitor
 from resolvers.errors import Conflict, ValidationFailed
+from resolvers.forecast import Chain, Target, being_undone, predict
 from resolvers.intents import Decision, InFlight, without_state
 from resolvers.lifecycle import Lifecycle
 from resolvers.rendering import render_services
@@ -26,7 +26,6 @@ from store.services import Link, ServiceRow
 from store.uow import UnitOfWork
 
 POLICIES = ("atomic", "partial")
-Chain = list[tuple[ActivationRow, StepRow]]
 
 
 @dataclass(frozen=True)
@@ -44,65 +43,6 @@ class Submitted:
     monitor: dict[str, Any]  # rendered, as it stands at commit
     notify: list[str]  # monitors that became final in this transaction (wake their waiters after commit)
     queued: bool  # an activation waits for the runner
-
-
-@dataclass
-class Target:
-    """One service's intent inside a plan, against its predicted document."""
-
-    service_id: str
-    predicted: dict[str, Any]
-    to_state: str | None
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    by_value: list[str] = field(default_factory=list)
-
-    @property
-    def from_state(self) -> str | None:
-        return self.predicted.get("state")
-
-    def to_be(self) -> dict[str, Any]:
-        doc = intents.apply_changes(without_state(self.predicted), self.changes)
-        state = self.to_state or self.from_state
-        if state is not None:
-            doc["state"] = state
-        return doc
-
-    @property
-    def has_intent(self) -> bool:
-        return bool(self.changes) or (self.to_state is not None and self.to_state != self.from_state)
-
-    @property
-    def action(self) -> str | None:
-        return intents.needed_action(
-            self.from_state, self.to_state, without_state(self.predicted), without_state(self.to_be())
-        )
-
-
-def _undoing(act: ActivationRow) -> bool:
-    return act.cancel_requested or act.status == "compensating"
-
-
-def predict(as_is: dict[str, Any], chain: Chain) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the document after all unfinished work, the document before it), as far as can be told now."""
-    doc, first = as_is, None
-    for act, step in chain:
-        started = step.status != "pending" and step.before_doc is not None
-        base = step.before_doc if started and step.before_doc is not None else doc
-        first = base if first is None else first
-        if _undoing(act) or step.status in ("failed", "cancelled"):
-            doc = base
-        elif started and step.after_doc is not None:
-            doc = step.after_doc
-        else:
-            try:
-                after = intents.apply_changes(without_state(base), step.changes)
-            except Conflict:
-                after = without_state(base)
-            state = step.to_state or base.get("state")
-            if state is not None:
-                after["state"] = state
-            doc = after
-    return copy.deepcopy(doc), copy.deepcopy(first if first is not None else as_is)
 
 
 @dataclass
@@ -158,7 +98,7 @@ class Intake:
         sid = row.id
         chain = (await _chains(uow, [sid])).get(sid, [])
         predicted, base = predict(row.doc, chain)
-        live = [(a, s) for a, s in chain if not _undoing(a)]
+        live = [(a, s) for a, s in chain if not being_undone(a)]
         me, new_members = self._patched(sid, predicted, patch)
         requested = _requested(me.doc, predicted)
         tail: InFlight | None = None
@@ -179,7 +119,7 @@ class Intake:
             decision = Decision.QUEUE
         notify: list[str] = []
         undoing: str | None = None
-        settling = any(_undoing(a) for a, _ in chain)
+        settling = any(being_undone(a) for a, _ in chain)
         if decision is Decision.CANCEL:
             notify, undoing = await self._cancel(uow, live, monitor_id, now)
             predicted = base
@@ -267,10 +207,10 @@ class Intake:
         sid = row.id
         chain = (await _chains(uow, [sid])).get(sid, [])
         _, base = predict(row.doc, chain)
-        live = [(a, s) for a, s in chain if not _undoing(a)]
+        live = [(a, s) for a, s in chain if not being_undone(a)]
         monitor_id = _new_id()
         notify, undoing = await self._cancel(uow, live, monitor_id, now)
-        compensating = undoing is not None or any(_undoing(a) for a, _ in chain)
+        compensating = undoing is not None or any(being_undone(a) for a, _ in chain)
         targets = {sid: Target(sid, base, "terminated")}
         nodes, edges = await _graph(uow, [sid])
         await self._follow(uow, nodes, targets, "terminated")
