@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.settings import Settings
 from resolvers.api import Resolvers
@@ -17,6 +17,8 @@ from resolvers.drivers import DriverRegistry
 from resolvers.engine import EngineConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes
+from schema.asgi import GraphQLApp
+from schema.build import Limits
 from store import migrate
 from store.db import Database
 from store.uow import Store
@@ -62,8 +64,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await resolvers.engine.stop()
             await db.dispose()
 
+    graphql = GraphQLApp(
+        limits=Limits(
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_tokens=settings.graphql_max_tokens,
+        ),
+        graphiql=settings.environment == "development",
+        public_base_url=settings.public_base_url,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app = Starlette(
-        routes=[Route("/health", health, methods=["GET"]), *rest_routes()],
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            *rest_routes(),
+        ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(1000, ge=1, description="Largest page a list returns")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted")
     environment: Literal["development", "production"] = "development"
+    graphql_max_depth: int = Field(15, ge=1, description="Deepest GraphQL operation accepted (fields nested)")
+    graphql_max_aliases: int = Field(50, ge=0, description="Most aliases one GraphQL document may use")
+    graphql_max_tokens: int = Field(20_000, ge=100, description="Most tokens one GraphQL document may hold")
     migrate_on_start: bool = True
     log_level: str = "info"
 

@@ -8,7 +8,9 @@ from resolvers.drivers import DriverRegistry
 from resolvers.engine import Engine, EngineConfig
 from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
+from resolvers.navigation import Navigation
 from resolvers.services import Services
+from resolvers.transitions import Transitions
 from store.uow import Store
 
 
@@ -18,6 +20,8 @@ class Resolvers:
     services: Services
     monitors: Monitors
     engine: Engine
+    navigation: Navigation
+    transitions: Transitions
 
     @classmethod
     def build(
@@ -32,9 +36,12 @@ class Resolvers:
         """Build the resolvers; the engine's runner is started by the app (`await resolvers.engine.start()`)."""
         profile = PROFILES[lifecycle]
         activation = Engine(store, profile, drivers, engine)
+        services = Services(store, profile, max_page, activation)
         return cls(
             store=store,
-            services=Services(store, profile, max_page, activation),
+            services=services,
+            navigation=Navigation(store),
+            transitions=Transitions(services),
             monitors=Monitors(store, max_page),
             engine=activation,
         )

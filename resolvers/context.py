@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,15 @@ class RequestContext:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     base_url: str = "http://127.0.0.1:8640"
 
+    # Ids are any string: an href carries it percent-encoded, so that braces, spaces or slashes stay one segment.
     def service_href(self, id: str) -> str:
-        return f"{self.base_url}{API_PREFIX}/service/{id}"
+        return f"{self.base_url}{API_PREFIX}/service/{quote(id, safe='')}"
 
     def monitor_href(self, id: str) -> str:
-        return f"{self.base_url}{API_PREFIX}/monitor/{id}"
+        return f"{self.base_url}{API_PREFIX}/monitor/{quote(id, safe='')}"
 
     def hub_href(self, id: str) -> str:
-        return f"{self.base_url}{API_PREFIX}/hub/{id}"
+        return f"{self.base_url}{API_PREFIX}/hub/{quote(id, safe='')}"
 
 
 API_PREFIX = "/tmf-api/serviceActivationAndConfiguration/v4"

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from resolvers.errors import ValidationFailed
 from store.services import Link
@@ -33,7 +34,7 @@ def ref_id(entry: Mapping[str, Any]) -> str | None:
         return str(entry["id"])
     href = entry.get("href")
     if isinstance(href, str) and href.rstrip("/"):
-        return href.rstrip("/").rsplit("/", 1)[-1] or None
+        return unquote(href.rstrip("/").rsplit("/", 1)[-1]) or None  # hrefs carry ids percent-encoded
     return None
 
 
@@ -168,3 +169,30 @@ def strip_rendered(rendered: Mapping[str, Any], by_value_ids: set[str]) -> dict[
             if mid in by_value_ids:
                 rel["service"] = {"id": mid}
     return doc
+
+
+def _member_entries(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(path, entry) of every RefOrValue entry of a representation."""
+    out: list[tuple[str, Any]] = [
+        (f"supportingService[{i}]", entry) for i, entry in enumerate(doc.get("supportingService") or [])
+    ]
+    for i, rel in enumerate(doc.get("serviceRelationship") or []):
+        if isinstance(rel, dict) and "service" in rel:
+            out.append((f"serviceRelationship[{i}].service", rel["service"]))
+    return out
+
+
+def check_members_unchanged(before: Mapping[str, Any], after: Mapping[str, Any], by_value_ids: set[str]) -> None:
+    """A patched representation may keep, drop, reorder or reference its members given by value, but not
+    change one through its parent: a member is a service of its own, patched at its own href (its lifecycle,
+    revisions and events are its own). Raises ValidationFailed naming the entry otherwise."""
+    if not by_value_ids:
+        return
+    shown = {ref_id(entry): entry for _, entry in _member_entries(before) if isinstance(entry, dict)}
+    for path, entry in _member_entries(after):
+        if not isinstance(entry, dict):
+            continue
+        mid = ref_id(entry)
+        if mid not in by_value_ids or entry == shown.get(mid) or not is_value(entry):
+            continue
+        raise ValidationFailed(path, f"is service {mid!r}, held here by value: change it at its own href")

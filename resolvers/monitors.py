@@ -42,6 +42,8 @@ class Monitors:
 
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> dict[str, Any]:
         check("monitor", ListQuery(fields=fields), self.max_page)
+        if not id or "\x00" in id:  # no monitor has such an id, and no database column could hold it
+            raise NotFound("Monitor", id)
         async with self.store.read() as uow:
             row = await uow.monitors.get(id)
         if row is None:

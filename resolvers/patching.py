@@ -34,45 +34,41 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _touched_first_level(patch: Patch) -> set[str]:
-    if patch.kind == "merge":
-        return set(patch.body) if isinstance(patch.body, dict) else set()
-    names = set()
-    for op in patch.body:
-        for key in ("path", "from"):
-            pointer = op.get(key) if isinstance(op, dict) else None
-            if isinstance(pointer, str):
-                parts = pointer.split("/")
-                if len(parts) > 1:
-                    names.add(parts[1].replace("~1", "/").replace("~0", "~"))
-    return names
-
-
 def apply(document: dict[str, Any], patch: Patch) -> dict[str, Any]:
-    """The patched document; the input is never changed. Refuses patches on `id`, `href`, `serviceDate`."""
+    """The patched document; the input is never changed.
+
+    `document` is the resource as the client reads it (with `id` and `href`), so that JSON Pointers and
+    `test` operations see what a GET showed. A patch that would change `id`, `href` or `serviceDate` is
+    refused; one that leaves them as they are (a client echoing the resource back, a `test` on `/id`) is not.
+    """
     if patch.kind == "merge":
         if not isinstance(patch.body, dict):
             raise ValidationFailed("", "a merge patch must be a JSON object")
-    elif not isinstance(patch.body, list):
-        raise ValidationFailed("", "a JSON Patch must be a JSON array of operations")
-    forbidden = sorted(_touched_first_level(patch) & set(NOT_PATCHABLE))
-    if forbidden:
-        raise ValidationFailed(forbidden[0], "is not patchable")
-    if patch.kind == "merge":
-        result: dict[str, Any] = merge_patch(document, patch.body)
-        return result
+        patched: Any = merge_patch(document, patch.body)
+    else:
+        if not isinstance(patch.body, list):
+            raise ValidationFailed("", "a JSON Patch must be a JSON array of operations")
+        patched = _json_patch(document, patch.body)
+    if not isinstance(patched, dict):
+        raise ValidationFailed("", "a JSON Patch must leave the resource an object")
+    for name in NOT_PATCHABLE:
+        if patched.get(name) != document.get(name) or (name in patched) != (name in document):
+            raise ValidationFailed(name, "is not patchable")
+    return patched
+
+
+def _json_patch(document: dict[str, Any], operations: list[Any]) -> Any:
+    for i, op in enumerate(operations):
+        if not isinstance(op, dict):
+            raise ValidationFailed(f"[{i}]", "a JSON Patch operation must be an object")
     try:
-        ops = jsonpatch.JsonPatch(patch.body)
-        patched = ops.apply(document, in_place=False)
+        return jsonpatch.JsonPatch(operations).apply(document, in_place=False)
     except jsonpatch.JsonPatchTestFailed as exc:
         raise Conflict(f"JSON Patch test failed: {exc}") from exc
     except (jsonpatch.JsonPatchConflict, jsonpointer.JsonPointerException) as exc:
         raise ValidationFailed("", f"JSON Patch cannot be applied: {exc}") from exc
-    except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError) as exc:
+    except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError, KeyError, ValueError) as exc:
         raise ValidationFailed("", f"invalid JSON Patch: {exc}") from exc
-    if not isinstance(patched, dict):
-        raise ValidationFailed("", "a JSON Patch must leave the resource an object")
-    return patched
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -47,15 +47,17 @@ def under_way(ctx: RequestContext, chain: list[tuple[ActivationRow, StepRow]]) -
 async def render_services(uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
     """TMF representations of `rows` (by-value members live, work under way in `x-activation`)."""
     ids = [r.id for r in rows]
-    by_value = [link for link in await uow.services.links_from(ids) if link.by_value]
-    members = await uow.services.get_many(link.dst_id for link in by_value)
-    member_docs = {mid: m.doc for mid, m in members.items()}
+    # Members are looked up per owner, so a service that another row holds by value is still rendered as
+    # the reference this row made to it.
+    members: dict[str, dict[str, dict[str, Any]]] = {}
+    for owner, member in await uow.services.by_value_members(ids):
+        members.setdefault(owner, {})[member.id] = member.doc
     chains: dict[str, list[tuple[ActivationRow, StepRow]]] = {}
     for act, step in await uow.activations.unfinished_for(ids):
         chains.setdefault(step.service_id, []).append((act, step))
     out = []
     for r in rows:
-        rendered = documents.render(r.id, r.doc, ctx.service_href, member_docs)
+        rendered = documents.render(r.id, r.doc, ctx.service_href, members.get(r.id))
         if r.id in chains:
             rendered[EXTENSION] = under_way(ctx, chains[r.id])
         out.append(rendered)

@@ -30,6 +30,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_id(id: str) -> None:
+    """Ids no service can have (empty, or with a NUL that no database column holds) are simply unknown."""
+    if not id or "\x00" in id:
+        raise NotFound("Service", id)
+
+
 @dataclass(frozen=True)
 class ServiceResult:
     """A service as it stands, its entity tag, and (for writes) the Monitor of the work the write started."""
@@ -60,12 +66,13 @@ class Services:
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
+        check("service", ListQuery(fields=fields), self.max_page)
+        _check_id(id)
         async with self.store.read() as uow:
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)
             rendered = (await self._render(uow, ctx, [row]))[0]
-        check("service", ListQuery(fields=fields), self.max_page)
         return ServiceResult(select_fields(rendered, fields), etag(row.version))
 
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
@@ -78,7 +85,7 @@ class Services:
                 raise ValidationFailed(exc.path, exc.message) from exc
             rendered = await self._render(uow, ctx, rows)
         items = [select_fields(item, query.fields) for item in rendered]
-        return Page(items=items, total=total, offset=query.offset, limit=limit)
+        return Page(items=items, total=total, offset=query.offset, limit=limit, versions=[r.version for r in rows])
 
     async def _render(self, uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
         return await render_services(uow, ctx, rows)
@@ -146,6 +153,7 @@ class Services:
         now = _now()
         kind = "application/merge-patch+json" if patch.kind == "merge" else "application/json-patch+json"
         info = RequestInfo("PATCH", ctx.service_href(id), patch.body, self._headers(ctx, policy, kind))
+        _check_id(id)
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
@@ -168,6 +176,7 @@ class Services:
         chosen = self._intake.policy(policy)
         now = _now()
         info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))
+        _check_id(id)
         async with self.store.write() as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,37 @@ def _message(error: ValidationError) -> ValidationFailed:
     return ValidationFailed(path, error.message)
 
 
+def _storable(text: str) -> bool:
+    """False for text no database column holds: a NUL character, or a lone UTF-16 surrogate (from `\\ud800`)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable_path(value: Any, path: str = "") -> str | None:
+    """The path of the first key or text that cannot be stored, or None."""
+    if isinstance(value, str):
+        return None if _storable(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if not _storable(str(key)):
+                return where
+            found = _unstorable_path(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unstorable_path(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 def validate(definition: str, document: Any) -> None:
     """Raise ValidationFailed for the first error (the shallowest, so the message is the most useful)."""
     if not isinstance(document, dict):
@@ -100,3 +133,56 @@ def validate(definition: str, document: Any) -> None:
     errors = sorted(_validator(definition).iter_errors(document), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         raise _message(errors[0])
+    bad = _unstorable_path(document)
+    if bad is not None:
+        raise ValidationFailed(bad, "contains a NUL character or a lone surrogate, which cannot be stored")
+
+
+@dataclass(frozen=True)
+class PathSchema:
+    """What the published document says about an attribute path, as far as it knows the path.
+
+    `known` segments of the path are described by the schema; `schema` is the definition of the last of them
+    (the whole resource when none is known). Arrays on the way are looked through, as filters do.
+    """
+
+    known: int
+    schema: dict[str, Any]
+
+    @property
+    def scalar_type(self) -> str | None:
+        kind = self.schema.get("type")
+        return kind if kind in ("string", "boolean", "number", "integer") else None
+
+    @property
+    def free_form(self) -> bool:
+        """True when the schema leaves the shape open below this point (e.g. a characteristic `value`)."""
+        return self.scalar_type is None and not self.schema.get("properties")
+
+
+def _resolved(node: dict[str, Any]) -> dict[str, Any]:
+    defs = _definitions()
+    while True:
+        if "$ref" in node:
+            node = defs[node["$ref"].rsplit("/", 1)[-1]]
+        elif node.get("type") == "array" and isinstance(node.get("items"), dict):
+            node = node["items"]
+        elif "allOf" in node:
+            merged: dict[str, Any] = {"type": "object", "properties": {}}
+            for part in node["allOf"]:
+                merged["properties"].update(_resolved(part).get("properties", {}))
+            merged["properties"].update(node.get("properties", {}))
+            node = merged
+        else:
+            return node
+
+
+def schema_at(definition: str, path: Sequence[str]) -> PathSchema:
+    """How far the published `definition` describes `path`, and the schema where that knowledge ends."""
+    node = _resolved({"$ref": f"#/definitions/{definition}"})
+    for i, segment in enumerate(path):
+        properties = node.get("properties") or {}
+        if segment not in properties:
+            return PathSchema(i, node)
+        node = _resolved(properties[segment])
+    return PathSchema(len(path), node)

@@ -43,11 +43,12 @@ class RestError(Exception):
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The TMF Error body; every value a string. The message may quote client input, so it is made encodable."""
     body = {
         "@type": "Error",
         "code": code,
         "reason": _REASONS.get(status, "Error"),
-        "message": message,
+        "message": message.encode("utf-8", "backslashreplace").decode("utf-8"),
         "status": str(status),
     }
     return JSONResponse(body, status_code=status, headers=headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -10,7 +9,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from resolvers import payloads
 from resolvers.context import Caller, RequestContext
+from resolvers.errors import ValidationFailed
 from resolvers.query import Page
 from rest_compat.errors import RestError
 
@@ -48,9 +49,9 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise RestError(400, "InvalidBody", "the request needs a JSON body")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RestError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from exc
+        return payloads.loads(raw)
+    except ValidationFailed as exc:
+        raise RestError(400, "InvalidJson", exc.message) from exc
 
 
 def require_json(request: Request) -> None:
@@ -62,7 +63,7 @@ def require_json(request: Request) -> None:
 def page_response(request: Request, page: Page) -> JSONResponse:
     """200 when the body holds every match, 206 when paging cut it; counts and Link in headers."""
     count = len(page.items)
-    partial = page.offset > 0 or page.offset + count < page.total
+    partial = count < page.total
     headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(count)}
     links = _links(request, page)
     if links:
@@ -74,7 +75,7 @@ def _links(request: Request, page: Page) -> str:
     if page.limit <= 0:
         return ""
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
-    base = str(request.url.replace(query=""))
+    base = context(request).base_url + request.url.path
 
     def url(offset: int) -> str:
         return base + "?" + urlencode([*params, ("offset", str(offset)), ("limit", str(page.limit))])

@@ -19,7 +19,9 @@ def split_values(raw: str) -> list[str]:
 
 def _int(name: str, raw: str) -> int:
     if not re.fullmatch(r"\s*\d+\s*", raw):
-        raise InvalidQuery(name, f"must be a whole number of zero or more; got {raw!r}")
+        raise InvalidQuery(name, f"must be a whole number of zero or more; got {raw[:40]!r}")
+    if len(raw.strip().lstrip("0")) > 15:  # beyond any collection (and Python's int-from-text digit limit)
+        raise InvalidQuery(name, f"is too large: {raw.strip()[:40]}")
     return int(raw)
 
 

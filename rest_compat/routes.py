@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -20,6 +21,22 @@ PATCH_TYPES = {
     "": "merge",
     "application/json-patch+json": "json",
 }
+
+
+class IdConvertor(Convertor[str]):
+    """A resource id: one or more characters, slashes included (ids arrive percent-decoded). Not empty, so
+    that `/service/` stays the collection and PATCH or DELETE on it is a 405, not a lookup of ''."""
+
+    regex = ".+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("tmf_id", IdConvertor())
 
 
 def resolvers(request: Request) -> Resolvers:
@@ -90,9 +107,9 @@ def routes() -> list[BaseRoute]:
             out.append(Route(f"{prefix}/service{slash}", list_services, methods=["GET"]))
             out.append(Route(f"{prefix}/service{slash}", create_service, methods=["POST"]))
             out.append(Route(f"{prefix}/monitor{slash}", list_monitors, methods=["GET"]))
-        out.append(Route(f"{prefix}/service/{{id:path}}", get_service, methods=["GET"]))
-        out.append(Route(f"{prefix}/service/{{id:path}}", patch_service, methods=["PATCH"]))
-        out.append(Route(f"{prefix}/service/{{id:path}}", delete_service, methods=["DELETE"]))
-        out.append(Route(f"{prefix}/monitor/{{id:path}}", get_monitor, methods=["GET"]))
+        out.append(Route(f"{prefix}/service/{{id:tmf_id}}", get_service, methods=["GET"]))
+        out.append(Route(f"{prefix}/service/{{id:tmf_id}}", patch_service, methods=["PATCH"]))
+        out.append(Route(f"{prefix}/service/{{id:tmf_id}}", delete_service, methods=["DELETE"]))
+        out.append(Route(f"{prefix}/monitor/{{id:tmf_id}}", get_monitor, methods=["GET"]))
         out.extend(docs.routes(prefix))
     return out

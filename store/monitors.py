@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.errors import StaleVersion
 from store.query import ListQuery
-from store.querying import DocTable, count_select, page_select
+from store.querying import DocTable, search_page
 from store.tables import monitor, monitor_attr
 from store.values import attr_rows
 
@@ -57,6 +58,12 @@ class MonitorRepository:
         r = (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id == id))).first()
         return _row(r) if r else None
 
+    async def get_many(self, ids: Iterable[str]) -> list[MonitorRow]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        return [_row(r) for r in (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id.in_(wanted)))).all()]
+
     async def for_sources(self, source_ids: list[str]) -> list[MonitorRow]:
         if not source_ids:
             return []
@@ -64,11 +71,8 @@ class MonitorRepository:
         return [_row(r) for r in (await self.conn.execute(stmt)).all()]
 
     async def search(self, query: ListQuery, limit: int) -> tuple[list[MonitorRow], int]:
-        total = (await self.conn.execute(count_select(MONITORS, query))).scalar_one()
-        if total <= query.offset or limit == 0:
-            return [], int(total)
-        rows = (await self.conn.execute(page_select(MONITORS, query, limit, _COLUMNS))).all()
-        return [_row(r) for r in rows], int(total)
+        rows, total = await search_page(self.conn, MONITORS, query, limit, _COLUMNS)
+        return [_row(r) for r in rows], total
 
     async def insert(
         self, id: str, doc: dict[str, Any], *, source_id: str | None, correlation_id: str | None, now: datetime

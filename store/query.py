@@ -56,9 +56,14 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class Page:
-    """Items of one page plus the count of every match of the filter."""
+    """Items of one page plus the count of every match of the filter.
+
+    `versions` holds the entity version of each item, in order, when the resource is versioned (GraphQL
+    hands it out as the item's etag); it is empty otherwise.
+    """
 
     items: list[dict[str, object]]
     total: int
     offset: int
     limit: int
+    versions: list[int] = field(default_factory=list)

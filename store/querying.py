@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     DateTime,
     Select,
+    String,
     Table,
     and_,
     exists,
@@ -21,7 +21,12 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from store.errors import BadValue
 from store.query import Condition, ListQuery, SortKey
@@ -49,11 +54,33 @@ def _instant(value: str, path: str) -> datetime:
     return instant
 
 
+class CodePointOrder(ColumnElement[Any]):
+    """Text ordered by code point on every backend: SQLite's BINARY already is; PostgreSQL needs COLLATE "C"
+    (its default collation follows the cluster's locale, which would make a sort depend on the host)."""
+
+    inherit_cache = True
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, element: ColumnElement[Any]) -> None:
+        self.element = element
+        self.type = element.type
+
+
+@compiles(CodePointOrder)
+def _plain_order(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.element, **kw)
+
+
+@compiles(CodePointOrder, "postgresql")
+def _c_collation_order(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.element, **kw)}) COLLATE "C"'
+
+
 def _projection_condition(col: ColumnElement[Any], cond: Condition) -> ColumnElement[bool]:
     path = cond.dotted
     if isinstance(col.type, DateTime):
         values: list[Any] = [_instant(v, path) for v in cond.values]
-    elif isinstance(col.type, Boolean):
+    elif not isinstance(col.type, String):  # booleans
         if any(v not in ("true", "false") for v in cond.values):
             raise BadValue(path, "expects true or false")
         values = [v == "true" for v in cond.values]
@@ -101,7 +128,8 @@ def _attr_value_condition(attrs: Table, cond: Condition, value: str) -> ColumnEl
 
 def condition_sql(dt: DocTable, cond: Condition) -> ColumnElement[bool]:
     col = dt.column(cond.dotted)
-    if col is not None:
+    # A regex reads the text form, which only text projections hold; dates and booleans use the index.
+    if col is not None and (cond.op != "regex" or isinstance(col.type, String)):
         return _projection_condition(col, cond)
     attrs = dt.attrs
     matches = or_(*(_attr_value_condition(attrs, cond, v) for v in cond.values)) if cond.values else false()
@@ -116,25 +144,62 @@ def where_clause(dt: DocTable, conditions: Sequence[Condition]) -> ColumnElement
     return and_(true(), *(condition_sql(dt, c) for c in conditions))
 
 
-def _sort_expr(dt: DocTable, key: SortKey) -> UnaryExpression[Any]:
+def _ordered(col: ColumnElement[Any], descending: bool) -> UnaryExpression[Any]:
+    if isinstance(col.type, String):
+        col = CodePointOrder(col)
+    return (col.desc() if descending else col.asc()).nulls_last()
+
+
+def _sort_exprs(dt: DocTable, key: SortKey) -> list[UnaryExpression[Any]]:
+    """Projections sort by their column. Other paths sort by their indexed values, instants first, then
+    numbers, then text; a path with several values (an array) sorts by its least value ascending and its
+    greatest descending. Missing values sort last either way."""
     col = dt.column(key.dotted)
-    if col is None:
-        attrs = dt.attrs
-        col = (
-            select(func.min(attrs.c.value_text))
-            .where(and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == key.dotted))
-            .scalar_subquery()
-        )
-    ordered = col.desc() if key.descending else col.asc()
-    return ordered.nulls_last()
+    if col is not None:
+        return [_ordered(col, key.descending)]
+    attrs = dt.attrs
+    aggregate = func.max if key.descending else func.min
+    owned = and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == key.dotted)
+    return [
+        _ordered(select(aggregate(value)).where(owned).scalar_subquery(), key.descending)
+        for value in (attrs.c.value_time, attrs.c.value_num, attrs.c.value_text)
+    ]
 
 
 def page_select(dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]) -> Select[Any]:
+    """One page of matches, sorted by the query's keys and then by id, so that paging is stable."""
     stmt = select(*columns).where(where_clause(dt, query.conditions))
-    order = [_sort_expr(dt, k) for k in query.sort]
-    order.append(dt.table.c.id.asc())
+    order = [expr for k in query.sort for expr in _sort_exprs(dt, k)]
+    order.append(dt.table.c.id.asc())  # the primary key's own order: its index serves unsorted pages
     return stmt.order_by(*order).offset(query.offset).limit(limit)
 
 
 def count_select(dt: DocTable, query: ListQuery) -> Select[Any]:
     return select(func.count()).select_from(dt.table).where(where_clause(dt, query.conditions))
+
+
+# PostgreSQL's class 22 "data exception" codes a client's filter can cause: invalid regular expression,
+# invalid escape sequences in a pattern.
+_CLIENT_DATA_ERRORS = ("2201B", "22025", "2200C")
+
+
+async def search_page(
+    conn: AsyncConnection, dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]
+) -> tuple[list[Any], int]:
+    """(rows of one page, count of every match) in two statements, whatever the size of the table.
+
+    A pattern Python accepts but the database refuses (PostgreSQL regexes are POSIX AREs) is a BadValue.
+    """
+    try:
+        total = int((await conn.execute(count_select(dt, query))).scalar_one())
+        if total <= query.offset or limit == 0:
+            return [], total
+        rows = list((await conn.execute(page_select(dt, query, limit, columns))).all())
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if code in _CLIENT_DATA_ERRORS:
+            regexes = [c.dotted for c in query.conditions if c.op == "regex"]
+            path = regexes[0] if len(regexes) == 1 else "filter"
+            raise BadValue(path, f"the database refuses the pattern: {str(exc.orig).splitlines()[0]}") from exc
+        raise
+    return rows, total

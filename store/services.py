@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.errors import StaleVersion
 from store.query import ListQuery
-from store.querying import DocTable, count_select, page_select
+from store.querying import DocTable, search_page
 from store.tables import service, service_attr, service_link, service_revision
 from store.values import attr_rows, parse_instant
 
@@ -32,6 +32,8 @@ SERVICES = DocTable(
         "serviceSpecification.name": "spec_name",
         "startDate": "start_date",
         "endDate": "end_date",
+        # serviceDate has a column but no projection: it is free text in the schema (the official sample
+        # writes "020-04-01..."), so the attribute index, which compares instants and text, serves it.
     },
 )
 
@@ -142,11 +144,9 @@ class ServiceRepository:
         return set((await self.conn.execute(select(service.c.id).where(service.c.id.in_(wanted)))).scalars())
 
     async def search(self, query: ListQuery, limit: int) -> tuple[list[ServiceRow], int]:
-        total = (await self.conn.execute(count_select(SERVICES, query))).scalar_one()
-        if total <= query.offset or limit == 0:
-            return [], int(total)
-        rows = (await self.conn.execute(page_select(SERVICES, query, limit, _COLUMNS))).all()
-        return [_row(r) for r in rows], int(total)
+        """One page of matching services and the count of every match: two statements."""
+        rows, total = await search_page(self.conn, SERVICES, query, limit, _COLUMNS)
+        return [_row(r) for r in rows], total
 
     async def insert(self, id: str, doc: dict[str, Any], links: Sequence[Link], now: datetime) -> None:
         await self.conn.execute(
@@ -194,6 +194,18 @@ class ServiceRepository:
                     for link in links
                 ],
             )
+
+    async def by_value_members(self, src_ids: Iterable[str]) -> list[tuple[str, ServiceRow]]:
+        """(owner id, member row) for every member the owners hold by value, in one statement."""
+        wanted = list(dict.fromkeys(src_ids))
+        if not wanted:
+            return []
+        stmt = (
+            select(service_link.c.src_id, *_COLUMNS)
+            .select_from(service_link.join(service, service.c.id == service_link.c.dst_id))
+            .where(service_link.c.src_id.in_(wanted), service_link.c.by_value.is_(True))
+        )
+        return [(r.src_id, _row(r)) for r in (await self.conn.execute(stmt)).all()]
 
     async def links_from(self, src_ids: Iterable[str], kind: str | None = None) -> list[Link]:
         return await self._links(service_link.c.src_id, src_ids, kind)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+_SPACED_OFFSET = re.compile(r"([Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 _NUM_RE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 
 
@@ -15,22 +17,34 @@ def parse_instant(text: str) -> datetime | None:
 
     A '+' in an offset arrives as a space when a client did not percent-encode it; that is mended here.
     """
-    candidate = text.strip()
-    if len(candidate) >= 16 and candidate[-6] == " " and candidate[-5:-3].isdigit():
-        candidate = candidate[:-6] + "+" + candidate[-5:]
+    candidate = _SPACED_OFFSET.sub(r"\1+\2", text.strip())
     if not _DATE_RE.match(candidate):
         return None
     try:
         parsed = datetime.fromisoformat(candidate.replace("z", "Z"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a calendar date, or beyond year 1..9999 once in UTC
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_number(text: str) -> float | None:
-    return float(text) if _NUM_RE.match(text.strip()) else None
+    """The number a text spells, or None (also for numbers beyond a double's range, which no index holds)."""
+    if not _NUM_RE.match(text.strip()):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return parse_number(value) if isinstance(value, str) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a double's range: kept in the document, not in the index
+        return None
+    return number if math.isfinite(number) else None
 
 
 def scalar_text(value: Any) -> str:
@@ -61,9 +75,7 @@ def attr_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for path, value in flatten(doc):
         text = scalar_text(value)
-        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        if number is None and isinstance(value, str):
-            number = parse_number(value)
+        number = _number(value)
         instant = parse_instant(value) if isinstance(value, str) else None
         rows.append({"path": path[:512], "value_text": text, "value_num": number, "value_time": instant})
     return rows

@@ -25,6 +25,7 @@ from store import migrate
 from store.db import Database
 from store.uow import Store
 from tests import pg
+from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
 

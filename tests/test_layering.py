@@ -18,7 +18,7 @@ FORBIDDEN = {
 FRAMEWORKS = {"sqlalchemy", "strawberry", "starlette"}
 # Domain rules inside resolvers are plain Python (DESIGN.md): no framework import there.
 DOMAIN_MODULES = ["lifecycle", "patching", "documents", "events", "query", "validation", "errors", "context",
-                  "intents", "planning", "monitor_docs", "notify"]
+                  "payloads", "intents", "planning", "monitor_docs", "notify"]
 
 
 def imports_of(path: Path) -> set[str]:

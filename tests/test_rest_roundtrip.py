@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "tmf"
+SHARED = Path(__file__).resolve().parent / "data"  # copies of ../shared/tmf samples
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 
 

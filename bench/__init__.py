@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures and fail no build (DESIGN.md, "Tests")."""

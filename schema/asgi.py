@@ -1,0 +1,103 @@
+"""The GraphQL endpoint: Strawberry's ASGI app with this server's context (same resolvers as REST)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from resolvers import payloads
+from resolvers.api import Resolvers
+from resolvers.context import Caller, RequestContext
+from resolvers.errors import ValidationFailed
+from schema.build import Limits, build_schema
+from schema.context import GraphQLContext
+
+# A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
+# ({"variables": {"patch": [{"value": ...}]}}).
+ENVELOPE_DEPTH = 4
+
+
+class Refused(Exception):
+    """A request body refused before any GraphQL runs; answered as {"errors": [{"message"}]} with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class GraphQLApp(GraphQL[GraphQLContext, None]):
+    """Serves /graphql (HTTP, and WebSocket once a Subscription root exists). GraphiQL only when asked for.
+
+    Resolvers are read from `app.state.resolvers` per request: the app's lifespan builds them after this
+    endpoint is mounted.
+    """
+
+    def __init__(
+        self, *, limits: Limits, graphiql: bool, public_base_url: str | None, max_body_bytes: int = 1_048_576
+    ) -> None:
+        super().__init__(build_schema(limits), graphql_ide="graphiql" if graphiql else None)
+        self.public_base_url = public_base_url
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's app, with the body bounded (declared or streamed) and refused bodies answered 4xx."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        limit, received = self.max_body_bytes, 0
+        too_large = Refused(413, f"the request body is larger than {limit} bytes")
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise too_large
+            return message
+
+        try:
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > limit:
+                raise too_large
+            await super().__call__(scope, bounded, send)
+        except Refused as exc:
+            await JSONResponse({"errors": [{"message": exc.message}]}, status_code=exc.status)(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON read by the same rules as REST bodies (finite numbers, bounded nesting).
+
+        A refusal is a JSONDecodeError, which Strawberry's WebSocket transports treat as a bad message.
+        """
+        try:
+            value = payloads.loads(data, payloads.MAX_DEPTH + ENVELOPE_DEPTH)
+        except ValidationFailed as exc:
+            raise json.JSONDecodeError(exc.message, data if isinstance(data, str) else "", 0) from exc
+        try:  # "\ud800" is valid JSON but not text: no id, filter or document can hold it
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise json.JSONDecodeError("the body contains a lone surrogate (\\ud800-\\udfff)", "", 0) from exc
+        return value
+
+    def parse_json(self, data: str | bytes) -> object:
+        """An HTTP body or query parameter: a refusal is a 400 that says why."""
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise Refused(400, exc.msg) from exc
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GraphQLContext:
+        resolvers: Resolvers = request.app.state.resolvers
+        base = self.public_base_url or str(request.base_url)
+        correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        ctx = RequestContext(caller=Caller(), correlation_id=correlation[:255], base_url=base.rstrip("/"))
+        return GraphQLContext(resolvers=resolvers, request_context=ctx, request=request, response=response)
+
+    async def get_root_value(self, request: Any) -> None:
+        return None

@@ -1,0 +1,47 @@
+"""The schema: Query and Mutation roots, and the protections every document passes before it runs.
+
+A Subscription root (schema/subscription.py) plugs in here when the events engine provides one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import strawberry
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.query_depth_limiter import IgnoreContext
+
+from schema.errors import should_mask
+from schema.mutation import Mutation
+from schema.query import Query
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may ask for. The defaults match app.settings.Settings."""
+
+    max_depth: int = 15
+    max_aliases: int = 50
+    max_tokens: int = 20_000
+
+
+def _introspection(context: IgnoreContext) -> bool:
+    # GraphiQL's introspection query nests `ofType` deeply; it is bounded by the schema, not by the client.
+    return context.field_name.startswith("__")
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The executable schema with depth, alias and token limits and masking of unexpected errors."""
+    limits = limits or Limits()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # Factories, not instances: Strawberry builds each extension afresh for every operation.
+        extensions=[
+            partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
+            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            partial(MaskErrors, should_mask_error=should_mask),
+        ],
+    )

@@ -1,0 +1,157 @@
+"""Mutation root: the same resolvers as REST, with expected failures as typed members of each result union.
+
+`correlationId` (optional on every mutation) threads the change's revision and events; without it the
+request's `X-Correlation-ID` header or a generated id is used. `ifMatch` takes a service's `etag`
+(a bare version number is accepted too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from resolvers.context import RequestContext
+from resolvers.errors import DomainError, ValidationFailed
+from resolvers.patching import Patch
+from resolvers.payloads import bounded
+from resolvers.services import ServiceResult
+from schema.context import GraphQLContext
+from schema.convert import from_tmf
+from schema.errors import (
+    ConflictError,
+    Error,
+    InvalidTransitionError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationError,
+    typed_error,
+)
+from schema.monitor import Monitor
+from schema.service import Service
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+@strawberry.type(description="A service after a successful write.")
+class ServicePayload:
+    service: Service
+    correlation_id: str = strawberry.field(description="Threads this write's revision and events")
+    monitor: Monitor | None = strawberry.field(
+        default=None, description="The monitor tracking the activation work, once the activation engine runs it"
+    )
+
+
+@strawberry.type(description="A deleted service.")
+class DeleteServicePayload:
+    deleted_id: strawberry.ID
+    correlation_id: str
+
+
+CreateServiceResult = Annotated[
+    ServicePayload | ValidationError | ConflictError, strawberry.union("CreateServiceResult")
+]
+PatchServiceResult = Annotated[
+    ServicePayload | NotFoundError | ValidationError | InvalidTransitionError | PreconditionFailedError
+    | ConflictError,
+    strawberry.union("PatchServiceResult"),
+]
+TransitionServiceResult = Annotated[
+    ServicePayload | NotFoundError | InvalidTransitionError | ValidationError | PreconditionFailedError
+    | ConflictError,
+    strawberry.union("TransitionServiceResult"),
+]
+DeleteServiceResult = Annotated[
+    DeleteServicePayload | NotFoundError | PreconditionFailedError | ConflictError,
+    strawberry.union("DeleteServiceResult"),
+]
+
+
+def _if_match(value: str | None) -> str | None:
+    """The entity tag as the resolvers compare it: a bare version number gets its quotes."""
+    if value is not None and value.strip().isdigit():
+        return f'"{value.strip()}"'
+    return value
+
+
+async def _write(
+    info: Info, correlation_id: str | None, call: Callable[[RequestContext], Awaitable[ServiceResult]]
+) -> ServicePayload | Error:
+    ctx = info.context.for_write(correlation_id)
+    try:
+        result = await call(ctx)
+    except DomainError as exc:
+        return typed_error(exc)
+    info.context.after_write()
+    service = from_tmf(Service, result.service, etag=result.etag)
+    return ServicePayload(service=service, correlation_id=ctx.correlation_id)
+
+
+def _verb(name: str, description: str) -> Any:
+    async def transition(
+        info: Info, id: strawberry.ID, if_match: str | None = None, correlation_id: str | None = None
+    ) -> TransitionServiceResult:
+        transitions, tag = info.context.resolvers.transitions, _if_match(if_match)
+        result = await _write(info, correlation_id, lambda ctx: transitions.apply(ctx, str(id), name, tag))
+        return cast(TransitionServiceResult, result)
+
+    return strawberry.mutation(resolver=transition, description=description)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Create a service from its TMF representation (Service_Create). Supporting services given by "
+        "value are created with it, in one transaction; references are linked."
+    )
+    async def create_service(
+        self, info: Info, input: JSON, correlation_id: str | None = None
+    ) -> CreateServiceResult:
+        services = info.context.resolvers.services
+        result = await _write(info, correlation_id, lambda ctx: services.create(ctx, bounded(input, "input")))
+        return cast(CreateServiceResult, result)
+
+    @strawberry.mutation(
+        description="Change a service with a JSON Merge Patch (RFC 7396) or a JSON Patch (RFC 6902): give exactly "
+        "one. A state change follows the lifecycle rules."
+    )
+    async def patch_service(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        merge_patch: JSON | None = None,
+        json_patch: JSON | None = None,
+        if_match: str | None = None,
+        correlation_id: str | None = None,
+    ) -> PatchServiceResult:
+        if (merge_patch is None) == (json_patch is None):
+            wrong = ValidationFailed("", "give exactly one of mergePatch and jsonPatch")
+            return cast(PatchServiceResult, typed_error(wrong))
+        services, tag = info.context.resolvers.services, _if_match(if_match)
+
+        def patch() -> Patch:
+            if merge_patch is not None:
+                return Patch("merge", bounded(merge_patch, "mergePatch"))
+            return Patch("json", bounded(json_patch, "jsonPatch"))
+
+        result = await _write(info, correlation_id, lambda ctx: services.patch(ctx, str(id), patch(), tag))
+        return cast(PatchServiceResult, result)
+
+    @strawberry.mutation(description="Delete a service; members it created by value stay, as services of their own")
+    async def delete_service(
+        self, info: Info, id: strawberry.ID, if_match: str | None = None, correlation_id: str | None = None
+    ) -> DeleteServiceResult:
+        ctx = info.context.for_write(correlation_id)
+        try:
+            await info.context.resolvers.services.delete(ctx, str(id), _if_match(if_match))
+        except DomainError as exc:
+            return cast(DeleteServiceResult, typed_error(exc))
+        info.context.after_write()
+        return DeleteServicePayload(deleted_id=id, correlation_id=ctx.correlation_id)
+
+    activate_service = _verb("activate", "Move a service to active (lifecycle rules apply)")
+    suspend_service = _verb("suspend", "Move an active service to inactive")
+    resume_service = _verb("resume", "Move an inactive service back to active")
+    terminate_service = _verb("terminate", "Move a service to terminated (nothing leaves terminated)")

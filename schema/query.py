@@ -1,0 +1,89 @@
+"""Query root: one service or monitor by id, and filtered, sorted Relay connections of each."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.errors import DomainError
+from resolvers.navigation import ServiceView
+from resolvers.query import ListQuery
+from resolvers.services import etag
+from schema.connection import Connection, connection, window
+from schema.context import GraphQLContext
+from schema.errors import query_error
+from schema.inputs import MonitorFilter, ServiceFilter, SortBy, sort_keys
+from schema.monitor import Monitor, monitor_of
+from schema.service import Service, service_of
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The service with this id, or null when none is held here")
+    async def service(self, info: Info, id: strawberry.ID) -> Service | None:
+        view = await info.context.loaders.service.load(str(id))
+        return service_of(view) if view is not None else None
+
+    @strawberry.field(
+        description="Services matching the filter, sorted (default: by id), as a Relay connection. Cursors are "
+        "opaque offsets; without first/last a page holds up to the server's page bound."
+    )
+    async def services(
+        self,
+        info: Info,
+        filter: ServiceFilter | None = None,
+        sort: list[SortBy] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Service]:
+        services, ctx = info.context.resolvers.services, info.context.request_context
+        base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
+
+        async def count() -> int:
+            return (await services.search(ctx, _page(base, 0, 0))).total
+
+        try:
+            part = await window(first, after, last, before, count)
+            page = await services.search(ctx, _page(base, part.offset, part.limit))
+        except DomainError as exc:
+            raise query_error(exc) from exc
+        views = [ServiceView(doc, etag(v)) for doc, v in zip(page.items, page.versions, strict=True)]
+        for view in views:  # navigation from these nodes reuses what the search read
+            info.context.loaders.service.prime(view.id, view)
+        return connection(page, [service_of(v) for v in views])
+
+    @strawberry.field(description="The monitor with this id, or null when none is held here")
+    async def monitor(self, info: Info, id: strawberry.ID) -> Monitor | None:
+        doc = await info.context.loaders.monitor.load(str(id))
+        return monitor_of(doc) if doc is not None else None
+
+    @strawberry.field(description="Monitors matching the filter, sorted (default: by id), as a Relay connection")
+    async def monitors(
+        self,
+        info: Info,
+        filter: MonitorFilter | None = None,
+        sort: list[SortBy] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Monitor]:
+        monitors, ctx = info.context.resolvers.monitors, info.context.request_context
+        base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
+
+        async def count() -> int:
+            return (await monitors.search(ctx, _page(base, 0, 0))).total
+
+        try:
+            part = await window(first, after, last, before, count)
+            page = await monitors.search(ctx, _page(base, part.offset, part.limit))
+        except DomainError as exc:
+            raise query_error(exc) from exc
+        return connection(page, [monitor_of(doc) for doc in page.items])
+
+
+def _page(base: ListQuery, offset: int, limit: int | None) -> ListQuery:
+    return ListQuery(conditions=base.conditions, sort=base.sort, offset=offset, limit=limit)

@@ -1,0 +1,116 @@
+"""A whole bundle tree with every TMF attribute in one request, for a number of SQL statements that depends
+on the depth of the tree, not on its breadth (loaders batch each level)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from starlette.applications import Starlette
+
+from resolvers.api import Resolvers
+from resolvers.context import RequestContext
+from tests.documents import bundle_tree
+from tests.graphql import assert_typed_matches, ok, tmf_selection
+
+API = "/tmf-api/serviceActivationAndConfiguration/v4"
+
+NODE = f"""
+  {tmf_selection("Service", ref_depth=1)}
+  id etag extensions
+  revisions {{ version operation at actor correlationId state }}
+  monitors {{ id state }}
+  bundles {{ id }}
+  dependencies {{ relationshipType service {{ id name }} }}
+  dependents {{ relationshipType service {{ id }} }}
+"""
+
+TREE = f"""
+query Tree($id: ID!) {{
+  service(id: $id) {{
+    {NODE}
+    supportingServices {{
+      {NODE}
+      supportingServices {{ {NODE} }}
+    }}
+    descendants(maxDepth: 5) {{ depth parentId service {{ id name state }} }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def counting(app: Starlette) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the block runs."""
+    statements: list[str] = []
+    engine = app.state.resolvers.store.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _tree(
+    app: Starlette, client: httpx.AsyncClient, prefix: str, width: int, leaves: int, query: str = TREE
+) -> tuple[list[str], Any]:
+    resolvers: Resolvers = app.state.resolvers
+    await resolvers.services.create(RequestContext(base_url="http://testserver"), bundle_tree(prefix, width, leaves))
+    with counting(app) as statements:
+        data = await ok(client, query, {"id": prefix})
+    return statements, data["service"]
+
+
+def _nodes(root: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [root]
+    for member in root["supportingServices"]:
+        out.append(member)
+        out.extend(member["supportingServices"])
+    return out
+
+
+async def test_tree_cost_depends_on_depth_not_breadth(app: Starlette, client: httpx.AsyncClient) -> None:
+    small_cost, small = await _tree(app, client, "small", 10, 10)
+    large_cost, large = await _tree(app, client, "large", 20, 20)
+
+    assert len(_nodes(small)) == 1 + 10 + 100
+    assert len(_nodes(large)) == 1 + 20 + 400
+    assert len(large["descendants"]) == 20 + 400
+    assert len(small_cost) == len(large_cost), (len(small_cost), len(large_cost))
+    # A handful of lookups per level (not one per service); SQLite also counts each read's BEGIN.
+    queries = [st for st in large_cost if not st.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(queries) <= 30, queries
+
+
+async def test_tree_nodes_carry_every_attribute_as_rest_renders_it(app: Starlette, client: httpx.AsyncClient) -> None:
+    _, root = await _tree(app, client, "t", 3, 2, TREE.replace("id etag extensions", "id etag extensions document"))
+    for node in _nodes(root):
+        rest = (await client.get(f"{API}/service/{node['id']}")).json()
+        assert node["document"] == rest
+        assert_typed_matches({k: v for k, v in node.items() if k != "supportingServices"}, rest, node["id"])
+        assert node["extensions"] == {"vcpeModel": {"vendor": "acme", "throughput": [1, 2.5]}}
+        assert node["revisions"][0]["operation"] == "create"
+        assert node["etag"] == '"1"'
+    member = root["supportingServices"][1]
+    assert [d["service"]["id"] for d in member["dependencies"]] == ["t-0"]
+    assert member["dependencies"][0]["relationshipType"] == "dependsOn"
+    assert [d["service"]["id"] for d in root["supportingServices"][0]["dependents"]] == ["t-1"]
+    assert [b["id"] for b in member["bundles"]] == ["t"]
+    leaf = member["supportingServices"][1]
+    assert leaf["serviceRelationship"][0]["serviceRelationshipCharacteristic"][0] == {
+        "type": None, "baseType": None, "schemaLocation": None, "extensions": None, "id": None,
+        "name": "order", "valueType": None, "value": 1,
+        "characteristicRelationship": None,
+    }
+    assert [(n["depth"], n["parentId"], n["service"]["id"]) for n in root["descendants"]] == [
+        (1, "t", "t-0"), (2, "t-0", "t-0-0"), (2, "t-0", "t-0-1"),
+        (1, "t", "t-1"), (2, "t-1", "t-1-0"), (2, "t-1", "t-1-1"),
+        (1, "t", "t-2"), (2, "t-2", "t-2-0"), (2, "t-2", "t-2-1"),
+    ]
