@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from resolvers import documents, intents, monitor_docs, patching, planning, progress
+from resolvers import documents, intents, monitor_docs, patch_view, patching, planning, progress
 from resolvers.context import RequestContext
 from resolvers.emitting import apply_doc, delete_service, emit, insert_monitor
 from resolvers.errors import Conflict, ValidationFailed
@@ -20,7 +20,6 @@ from resolvers.forecast import Chain, Target, being_undone, predict
 from resolvers.intents import Decision, InFlight, without_state
 from resolvers.lifecycle import Lifecycle
 from resolvers.rendering import render_services
-from resolvers.validation import validate
 from store.activations import UNFINISHED, ActivationRow, NewStep, StepRow
 from store.services import Link, ServiceRow
 from store.uow import UnitOfWork
@@ -40,7 +39,7 @@ class RequestInfo:
 
 @dataclass(frozen=True)
 class Submitted:
-    monitor: dict[str, Any]  # rendered, as it stands at commit
+    monitor: dict[str, Any] | None  # rendered, as it stands at commit; None: the write changed nothing
     notify: list[str]  # monitors that became final in this transaction (wake their waiters after commit)
     queued: bool  # an activation waits for the runner
 
@@ -69,10 +68,11 @@ class Intake:
         targets = {n.id: Target(n.id, without_state(n.doc), states[n.id]) for n in created}
         for n in created:
             work = targets[n.id].action is not None
-            await uow.services.insert(n.id, without_state(n.doc) if work else n.doc, n.links, now)
+            accepted = without_state(n.doc) if work else n.doc  # the state comes when its driver succeeds
+            await uow.services.insert(n.id, accepted, n.links, now)
             await uow.services.add_revision(
                 service_id=n.id, version=1, operation="create", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=patching.diff({}, n.doc),
+                correlation_id=ctx.correlation_id, at=now, changes=patching.diff({}, accepted),
                 state=None if work else n.doc.get("state"),
             )
             if not work:
@@ -99,7 +99,11 @@ class Intake:
         chain = (await _chains(uow, [sid])).get(sid, [])
         predicted, base = predict(row.doc, chain)
         live = [(a, s) for a, s in chain if not being_undone(a)]
-        me, new_members = self._patched(sid, predicted, patch)
+        members = await patch_view.held(uow, sid, chain)
+        me, new_members = patch_view.patched(self.lifecycle, ctx, sid, predicted, members, patch)
+        await patch_view.check_new_ids(uow, new_members)
+        if not chain and not new_members and not patching.diff(row.doc, me.doc):
+            return Submitted(None, [], False)  # nothing changes and nothing is under way: no write, no work
         requested = _requested(me.doc, predicted)
         tail: InFlight | None = None
         if live:
@@ -123,7 +127,8 @@ class Intake:
         if decision is Decision.CANCEL:
             notify, undoing = await self._cancel(uow, live, monitor_id, now)
             predicted = base
-            me, new_members = self._patched(sid, base, patch)
+            me, new_members = patch_view.patched(self.lifecycle, ctx, sid, base, members, patch)
+            await patch_view.check_new_ids(uow, new_members)
             requested = _requested(me.doc, base)
         if requested is not None:
             self.lifecycle.check(predicted.get("state"), requested)
@@ -135,7 +140,8 @@ class Intake:
             await uow.services.insert(m.id, without_state(m.doc), m.links, now)
             await uow.services.add_revision(
                 service_id=m.id, version=1, operation="create", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=patching.diff({}, m.doc), state=None,
+                correlation_id=ctx.correlation_id, at=now, changes=patching.diff({}, without_state(m.doc)),
+                state=None,
             )
         nodes, edges = await _graph(uow, [sid, *(m.id for m in new_members)], {sid: me.links})
         if requested is not None:
@@ -155,31 +161,6 @@ class Intake:
                 await emit(uow, ctx, "ServiceCreateEvent", rendered, now)
         sub = await self._monitor(uow, ctx, info, act_id, monitor_id, sid, "patch", now)
         return Submitted(sub.monitor, notify + sub.notify, sub.queued)
-
-    def _patched(
-        self, sid: str, predicted: dict[str, Any], patch: patching.Patch
-    ) -> tuple[documents.NewService, list[documents.NewService]]:
-        current = {"id": sid, **predicted}
-        patched = patching.apply(current, patch)
-        for key in ("href", intents.EXTENSION):
-            patched.pop(key, None)
-        # A service whose creation failed has no state yet; the published schema wants one on a whole service.
-        validate("Service_Create", patched if "state" in patched else {**patched, "state": "designed"})
-        if "state" in patched:
-            self.lifecycle.check_state(patched["state"])
-        parent_state = patched.get("state")
-
-        def check_member(path: str, member: dict[str, Any]) -> None:
-            if parent_state is not None:
-                member.setdefault("state", parent_state)
-            try:
-                validate("Service_Create", member)
-                self.lifecycle.check_state(member.get("state"))
-            except ValidationFailed as exc:
-                raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
-
-        plan = documents.plan_create(patched, check_member)
-        return plan[0], plan[1:]
 
     async def _amend(
         self, uow: UnitOfWork, act: ActivationRow, step: StepRow, before_tail: dict[str, Any],
