@@ -62,6 +62,11 @@ class Monitors:
         return Page(items=items, total=total, offset=query.offset, limit=limit)
 
     @staticmethod
+    def summary(monitor: dict[str, Any]) -> dict[str, Any]:
+        """A Monitor's summary of its work (parsed from `response.body`; empty when not this server's)."""
+        return monitor_docs.summary_of(monitor)
+
+    @staticmethod
     def member_statuses(monitor: dict[str, Any]) -> list[dict[str, Any]]:
         """Each member's status in a Monitor (parsed from `response.body`), for GraphQL's typed list."""
         return monitor_docs.member_statuses(monitor)
