@@ -9,6 +9,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLType
 from starlette.applications import Starlette
 
 from resolvers.context import RequestContext
+from resolvers.services import ServiceResult
 from schema.build import build_schema
 
 POLYMORPHIC = {
@@ -53,6 +54,13 @@ async def settle(app: Starlette, payload: dict[str, Any]) -> dict[str, Any] | No
     """Wait for the work a mutation payload's `monitor { id }` tracks; the final monitor (None: no work)."""
     monitor = payload.get("monitor")
     return await finished(app, monitor["id"]) if monitor else None
+
+
+async def done(app: Starlette, result: ServiceResult) -> None:
+    """Wait for the work a resolver write started (writes return at once) and check it completed."""
+    if result.monitor is not None:
+        monitor = await finished(app, str(result.monitor["id"]))
+        assert monitor["state"] == "Completed", monitor
 
 
 def _named(t: GraphQLType) -> GraphQLType:
