@@ -116,8 +116,8 @@ async def test_rest_and_graphql_writes_leave_the_same_services_revisions_and_eve
 
     delete_rest = await client.delete(f"{API}/service/rest-bundle", headers={"x-correlation-id": "corr-delete"})
     assert delete_rest.status_code == 204
-    deleted = await ok(client, 'mutation { deleteService(id: "gql-bundle", correlationId: "corr-delete") '
-                               "{ __typename ... on DeleteServicePayload { deletedId correlationId monitor { id } } } }")
+    deleted = await ok(client, 'mutation { deleteService(id: "gql-bundle", correlationId: "corr-delete") { '
+                               "__typename ... on DeleteServicePayload { deletedId correlationId monitor { id } } } }")
     payload = deleted["deleteService"]
     assert {k: v for k, v in payload.items() if k != "monitor"} == {
         "__typename": "DeleteServicePayload", "deletedId": "gql-bundle", "correlationId": "corr-delete"}
