@@ -56,10 +56,10 @@ async def settle(app: Starlette, payload: dict[str, Any]) -> dict[str, Any] | No
     return await finished(app, monitor["id"]) if monitor else None
 
 
-async def done(app: Starlette, result: ServiceResult) -> None:
+async def done(app: Starlette, result: ServiceResult, seconds: float = 30.0) -> None:
     """Wait for the work a resolver write started (writes return at once) and check it completed."""
     if result.monitor is not None:
-        monitor = await finished(app, str(result.monitor["id"]))
+        monitor = await finished(app, str(result.monitor["id"]), seconds)
         assert monitor["state"] == "Completed", monitor
 
 

@@ -60,8 +60,9 @@ def counting(app: Starlette) -> Iterator[list[str]]:
 
 async def _build(app: Starlette, prefix: str, width: int, leaves: int) -> None:
     resolvers: Resolvers = app.state.resolvers
+    # One design step per service (421 for the large tree) on a shared machine: a generous bound, not a sleep.
     await done(app, await resolvers.services.create(RequestContext(base_url="http://testserver"),
-                                                    bundle_tree(prefix, width, leaves)))
+                                                    bundle_tree(prefix, width, leaves)), seconds=300)
 
 
 async def _query(app: Starlette, client: httpx.AsyncClient, prefix: str, query: str = TREE) -> tuple[list[str], Any]:
