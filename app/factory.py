@@ -14,6 +14,8 @@ from starlette.routing import Route, WebSocketRoute
 from app.events import EventPipeline
 from app.settings import Settings
 from resolvers.api import Resolvers
+from resolvers.drivers import DriverRegistry
+from resolvers.engine import EngineConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes
 from schema.asgi import GraphQLApp, WebSocketLimits
@@ -33,6 +35,16 @@ async def health(request: Request) -> Response:
                         status_code=200 if healthy else 503)
 
 
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        policy=settings.activation_policy,
+        concurrency=settings.activation_concurrency,
+        max_activations=settings.runner_max_activations,
+        lease_seconds=settings.activation_lease_seconds,
+        poll_seconds=settings.runner_poll_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -44,15 +56,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = Store(db)
         events = EventPipeline(settings, store)
         app.state.events = events
-        app.state.resolvers = Resolvers.build(
+        resolvers = Resolvers.build(
             store, lifecycle=settings.lifecycle, max_page=settings.max_page_size,
             bus=events.bus, hub_wake=events.dispatcher.wake,
+            engine=engine_config(settings), drivers=DriverRegistry(settings.drivers, settings.driver_config),
         )
+        app.state.resolvers = resolvers
         try:
             await events.start()
+            if settings.runner_enabled:
+                await resolvers.engine.start()
             yield
         finally:
             try:
+                await resolvers.engine.stop()
                 await events.stop()  # tolerates a partial start
             finally:
                 await db.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,25 @@ class Settings(BaseSettings):
     ws_ping_timeout: float = Field(20.0, gt=0, description="A client that answers no ping within this is closed")
     migrate_on_start: bool = True
     log_level: str = "info"
+
+    # Activation engine (README, "Activation")
+    sync_wait_seconds: float = Field(
+        10.0, ge=0, description="How long a write without `Prefer: respond-async` waits for its work"
+    )
+    activation_policy: Literal["atomic", "partial"] = Field("atomic", description="Default bundle policy")
+    activation_concurrency: int = Field(8, ge=1, description="Steps of one activation running at once")
+    runner_enabled: bool = Field(True, description="Run activations in this process")
+    runner_max_activations: int = Field(16, ge=1, description="Activations this process runs at once")
+    activation_lease_seconds: float = Field(15.0, gt=0, description="Lease on claimed work; a dead server's "
+                                            "work resumes elsewhere after this")
+    runner_poll_seconds: float = Field(1.0, gt=0, description="How often to look for work from other servers")
+    drivers: dict[str, str] = Field(
+        default_factory=lambda: {"*": "simulated"},
+        description='Driver per serviceSpecification id or name, JSON: {"*": "simulated", "vCPE": "http"}',
+    )
+    driver_config: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description='Configuration per driver name, JSON: {"http": {"url": "..."}}'
+    )
 
     # Events (README "Events and the hub"). Durations are in seconds.
     bus_url: str = Field("memory://", description="Event bus: memory:// (one process) or postgresql://")

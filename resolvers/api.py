@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from resolvers.feed import EventFeed
 from resolvers.hubs import Hubs
+from resolvers.drivers import DriverRegistry
+from resolvers.engine import Engine, EngineConfig
 from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.navigation import Navigation
@@ -22,6 +24,7 @@ class Resolvers:
     store: Store
     services: Services
     monitors: Monitors
+    engine: Engine
     navigation: Navigation
     transitions: Transitions
     hubs: Hubs
@@ -37,9 +40,17 @@ class Resolvers:
         max_page: int = 1000,
         bus: Bus | None = None,
         hub_wake: Callable[[], None] | None = None,
+        engine: EngineConfig | None = None,
+        drivers: DriverRegistry | None = None,
     ) -> Resolvers:
-        """`bus` is the running event bus (the app's); without one, `feed` replays but cannot go live."""
-        services = Services(store, PROFILES[lifecycle], max_page)
+        """Build the resolvers once per process.
+
+        `bus` is the running event bus (the app's); without one, `feed` replays but cannot go live. The
+        engine's runner is started by the app (`await resolvers.engine.start()`).
+        """
+        profile = PROFILES[lifecycle]
+        activation = Engine(store, profile, drivers, engine)
+        services = Services(store, profile, max_page, activation)
         navigation = Navigation(store)
         feed = EventFeed(store, bus or Bus(MemoryBackend()))
         return cls(
@@ -51,4 +62,5 @@ class Resolvers:
             hubs=Hubs(store, hub_wake or (lambda: None), max_page),
             feed=feed,
             subscriptions=Subscriptions(store, feed, navigation),
+            engine=activation,
         )

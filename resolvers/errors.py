@@ -77,3 +77,16 @@ class EventStreamInterrupted(DomainError):
         super().__init__(f"the event stream was interrupted ({detail}){resume}")
         self.last_event_id = last_event_id
         self.detail = detail
+
+
+class DependencyCycle(ValidationFailed):
+    """Services of one request depend on each other in a circle: refused before any work starts."""
+
+    code = "DependencyCycle"
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__(
+            "serviceRelationship",
+            f"the services depend on each other in a cycle ({' -> '.join(cycle)}); nothing was started",
+        )
+        self.cycle = cycle

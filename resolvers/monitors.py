@@ -1,15 +1,21 @@
-"""Monitor reads (the activation engine writes them)."""
+"""Monitor reads (the activation engine writes them, see resolvers.progress and resolvers.intake).
+
+`state` is stored as `InProgress`, `InError` or `Completed`; a filter on it accepts the published variants
+(`In Progress`, `inProgress`, `completed`...), so a client copying the user guide's samples finds its monitors.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from resolvers import monitor_docs
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.query import ListQuery, Page, check, select_fields
 from store.errors import BadValue
 from store.monitors import MonitorRow
+from store.query import Condition
 from store.uow import Store
 
 
@@ -17,6 +23,16 @@ def render(ctx: RequestContext, row: MonitorRow) -> dict[str, Any]:
     out: dict[str, Any] = {"id": row.id, "href": ctx.monitor_href(row.id)}
     out.update(row.doc)
     return out
+
+
+def _normal_states(query: ListQuery) -> ListQuery:
+    conditions = tuple(
+        Condition(c.path, c.op, tuple(monitor_docs.normalize_state(v) for v in c.values))
+        if c.path == ("state",) and c.op == "eq"
+        else c
+        for c in query.conditions
+    )
+    return replace(query, conditions=conditions)
 
 
 @dataclass
@@ -35,7 +51,7 @@ class Monitors:
         return select_fields(render(ctx, row), fields)
 
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
-        query = check("monitor", query, self.max_page)
+        query = _normal_states(check("monitor", query, self.max_page))
         limit = query.limit if query.limit is not None else self.max_page
         async with self.store.read() as uow:
             try:
@@ -44,3 +60,13 @@ class Monitors:
                 raise ValidationFailed(exc.path, exc.message) from exc
         items = [select_fields(render(ctx, r), query.fields) for r in rows]
         return Page(items=items, total=total, offset=query.offset, limit=limit)
+
+    @staticmethod
+    def summary(monitor: dict[str, Any]) -> dict[str, Any]:
+        """A Monitor's summary of its work (parsed from `response.body`; empty when not this server's)."""
+        return monitor_docs.summary_of(monitor)
+
+    @staticmethod
+    def member_statuses(monitor: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each member's status in a Monitor (parsed from `response.body`), for GraphQL's typed list."""
+        return monitor_docs.member_statuses(monitor)

@@ -18,7 +18,8 @@ from resolvers.context import RequestContext
 from resolvers.documents import ref_id
 from resolvers.errors import ValidationFailed
 from resolvers.monitors import render as render_monitor
-from resolvers.services import etag, render_rows
+from resolvers.rendering import render_services
+from resolvers.services import etag
 from store.services import Revision
 from store.uow import Store
 
@@ -101,7 +102,7 @@ class Navigation:
         """The services held here among `ids`, rendered as REST renders them (2 statements)."""
         async with self.store.read() as uow:
             rows = list((await uow.services.get_many(_possible(ids))).values())
-            rendered = await render_rows(uow, ctx, rows)
+            rendered = await render_services(uow, ctx, rows)
         return {r.id: ServiceView(doc, etag(r.version)) for r, doc in zip(rows, rendered, strict=True)}
 
     async def bundles(self, ids: Sequence[str]) -> dict[str, list[Related]]:

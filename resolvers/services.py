@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from resolvers import documents, events, patching
-from resolvers.context import RequestContext
+from resolvers import documents, patching
+from resolvers.context import API_PREFIX, RequestContext
+from resolvers.engine import Engine
 from resolvers.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from resolvers.intake import Intake, RequestInfo
 from resolvers.lifecycle import Lifecycle
 from resolvers.query import ListQuery, Page, check, select_fields
+from resolvers.rendering import render_services
 from resolvers.validation import validate
 from store.errors import BadValue, StaleVersion
 from store.services import Link, ServiceRow
@@ -28,18 +30,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def render_rows(uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
-    """The TMF representations of `rows`, each with the members it holds by value rendered live.
-
-    Members are looked up per owner, so a service that another row on the page holds by value is still
-    rendered as the reference this row made to it. One statement, whatever the number of rows.
-    """
-    members: dict[str, dict[str, dict[str, Any]]] = {}
-    for owner, member in await uow.services.by_value_members(r.id for r in rows):
-        members.setdefault(owner, {})[member.id] = member.doc
-    return [documents.render(r.id, r.doc, ctx.service_href, members.get(r.id)) for r in rows]
-
-
 def _check_id(id: str) -> None:
     """Ids no service can have (empty, or with a NUL that no database column holds) are simply unknown."""
     if not id or "\x00" in id:
@@ -48,17 +38,30 @@ def _check_id(id: str) -> None:
 
 @dataclass(frozen=True)
 class ServiceResult:
+    """A service as it stands, its entity tag, and (for writes) the Monitor of the work the write started."""
+
     service: dict[str, Any]
     etag: str
+    monitor: dict[str, Any] | None = None
 
 
 @dataclass
 class Services:
-    """Create, read, query, patch and delete services; every change writes a revision and its events."""
+    """Create, read, query, patch and delete services; every change writes a revision and its events.
+
+    Writes go through the activation engine: see `create`, `patch`, `delete` below.
+    """
 
     store: Store
     lifecycle: Lifecycle
     max_page: int = 1000
+    engine_: Engine | None = None  # the activation engine; a private one (never started) when not given
+
+    @property
+    def engine(self) -> Engine:
+        if self.engine_ is None:
+            self.engine_ = Engine(self.store, self.lifecycle)
+        return self.engine_
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -85,113 +88,21 @@ class Services:
         return Page(items=items, total=total, offset=query.offset, limit=limit, versions=[r.version for r in rows])
 
     async def _render(self, uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
-        return await render_rows(uow, ctx, rows)
+        return await render_services(uow, ctx, rows)
 
     # ---- writes ------------------------------------------------------------------------------------------
+    # A write records its intent and returns at once with the service (as-is, plus `x-activation` while work
+    # is under way) and the Monitor of the work; `Engine.wait` waits for the outcome (README, "Activation").
 
-    async def create(self, ctx: RequestContext, body: Any) -> ServiceResult:
+    @property
+    def _intake(self) -> Intake:
+        return self.engine.intake
+
+    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
         validate("Service_Create", body)
         self.lifecycle.check_state(body.get("state"))
-        plan = documents.plan_create(body, self._member_check(body["state"]))
-        now = _now()
-        async with self.store.write() as uow:
-            taken = await uow.services.existing_ids(s.id for s in plan)
-            if taken:
-                raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
-            ids = [s.id for s in plan]
-            if len(set(ids)) != len(ids):
-                raise ValidationFailed("id", "the request names one service id twice")
-            for new in plan:
-                await uow.services.insert(new.id, new.doc, new.links, now)
-                await uow.services.add_revision(
-                    service_id=new.id, version=1, operation="create", actor=ctx.caller.identity,
-                    correlation_id=ctx.correlation_id, at=now,
-                    changes=patching.diff({}, new.doc), state=new.doc.get("state"),
-                )
-            rows = list((await uow.services.get_many(ids)).values())
-            rendered = {r["id"]: r for r in await self._render(uow, ctx, rows)}
-            for new in reversed(plan):  # members first: a listener learns of a bundle after its parts
-                await self._emit(uow, ctx, "ServiceCreateEvent", rendered[new.id], now)
-        return ServiceResult(rendered[plan[0].id], etag(1))
-
-    async def patch(
-        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None = None
-    ) -> ServiceResult:
-        for attempt in range(MAX_WRITE_ATTEMPTS):
-            try:
-                return await self._patch_once(ctx, id, patch, if_match)
-            except StaleVersion:
-                if if_match is not None or attempt == MAX_WRITE_ATTEMPTS - 1:
-                    raise Conflict(f"service {id!r} changed during the update; read it again and retry") from None
-        raise AssertionError("unreachable")
-
-    async def _patch_once(
-        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None
-    ) -> ServiceResult:
-        now = _now()
-        _check_id(id)
-        async with self.store.write() as uow:
-            row = await uow.services.get(id, for_update=True)
-            if row is None:
-                raise NotFound("Service", id)
-            self._check_if_match(if_match, row.version)
-            # The patch applies to the representation a GET gives, members by value rendered inline.
-            current = (await self._render(uow, ctx, [row]))[0]
-            patched = patching.apply(current, patch)
-            old_by_value = {link.dst_id for link in await uow.services.links_from([id]) if link.by_value}
-            documents.check_members_unchanged(current, patched, old_by_value)
-            stored = documents.strip_rendered(patched, old_by_value)
-            validate("Service_Create", stored)
-            self.lifecycle.check(row.doc.get("state"), stored["state"])
-            plan = documents.plan_create({**stored, "id": id}, self._member_check(stored["state"]))
-            me, new_members = plan[0], plan[1:]
-            taken = await uow.services.existing_ids(s.id for s in new_members)
-            if taken:
-                raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
-            links = [replace(link, by_value=link.by_value or link.dst_id in old_by_value) for link in me.links]
-            ops = patching.diff(row.doc, me.doc)
-            if not ops and not new_members:
-                return ServiceResult(current, etag(row.version))
-            for new in new_members:
-                await uow.services.insert(new.id, new.doc, new.links, now)
-                await uow.services.add_revision(
-                    service_id=new.id, version=1, operation="create", actor=ctx.caller.identity,
-                    correlation_id=ctx.correlation_id, at=now,
-                    changes=patching.diff({}, new.doc), state=new.doc.get("state"),
-                )
-            version = await uow.services.update(id, me.doc, links, row.version, now)
-            await uow.services.add_revision(
-                service_id=id, version=version, operation="patch", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=ops, state=me.doc.get("state"),
-            )
-            fresh = await uow.services.get_many([id, *(new.id for new in new_members)])
-            rendered_all = {r["id"]: r for r in await self._render(uow, ctx, list(fresh.values()))}
-            for new in reversed(new_members):  # members added by value are created services of their own
-                await self._emit(uow, ctx, "ServiceCreateEvent", rendered_all[new.id], now)
-            rendered = rendered_all[id]
-            await self._emit_change(uow, ctx, row.doc, me.doc, ops, rendered, now)
-        return ServiceResult(rendered, etag(version))
-
-    async def delete(self, ctx: RequestContext, id: str, if_match: str | None = None) -> None:
-        now = _now()
-        _check_id(id)
-        async with self.store.write() as uow:
-            row = await uow.services.get(id, for_update=True)
-            if row is None:
-                raise NotFound("Service", id)
-            self._check_if_match(if_match, row.version)
-            rendered = (await self._render(uow, ctx, [row]))[0]
-            await uow.services.delete(id)
-            await uow.services.add_revision(
-                service_id=id, version=row.version + 1, operation="delete", actor=ctx.caller.identity,
-                correlation_id=ctx.correlation_id, at=now, changes=[], state=row.doc.get("state"),
-            )
-            await self._emit(uow, ctx, "ServiceDeleteEvent", rendered, now)
-
-    # ---- helpers -----------------------------------------------------------------------------------------
-
-    def _member_check(self, parent_state: Any) -> Callable[[str, dict[str, Any]], None]:
-        """Checks a member given by value (it takes the parent's state unless it names its own)."""
+        chosen = self._intake.policy(policy)
+        parent_state = body["state"]
 
         def check_member(path: str, member: dict[str, Any]) -> None:
             member.setdefault("state", parent_state)
@@ -201,7 +112,86 @@ class Services:
             except ValidationFailed as exc:
                 raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
 
-        return check_member
+        plan = documents.plan_create(body, check_member)
+        info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
+        now = _now()
+        async with self.store.write() as uow:
+            taken = await uow.services.existing_ids(s.id for s in plan)
+            if taken:
+                raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
+            ids = [s.id for s in plan]
+            if len(set(ids)) != len(ids):
+                raise ValidationFailed("id", "the request names one service id twice")
+            sub = await self._intake.create(uow, ctx, info, plan, chosen, now)
+            row = await uow.services.get(plan[0].id)
+            assert row is not None
+            rendered = (await self._render(uow, ctx, [row]))[0]
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(row.version), sub.monitor)
+
+    async def patch(
+        self,
+        ctx: RequestContext,
+        id: str,
+        patch: patching.Patch,
+        if_match: str | None = None,
+        *,
+        policy: str | None = None,
+    ) -> ServiceResult:
+        chosen = self._intake.policy(policy)
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            try:
+                return await self._patch_once(ctx, id, patch, if_match, chosen)
+            except StaleVersion:
+                if if_match is not None or attempt == MAX_WRITE_ATTEMPTS - 1:
+                    raise Conflict(f"service {id!r} changed during the update; read it again and retry") from None
+        raise AssertionError("unreachable")
+
+    async def _patch_once(
+        self, ctx: RequestContext, id: str, patch: patching.Patch, if_match: str | None, policy: str
+    ) -> ServiceResult:
+        now = _now()
+        kind = "application/merge-patch+json" if patch.kind == "merge" else "application/json-patch+json"
+        info = RequestInfo("PATCH", ctx.service_href(id), patch.body, self._headers(ctx, policy, kind))
+        _check_id(id)
+        async with self.store.write() as uow:
+            row = await uow.services.get(id, for_update=True)
+            if row is None:
+                raise NotFound("Service", id)
+            self._check_if_match(if_match, row.version)
+            sub = await self._intake.patch(uow, ctx, info, row, patch, policy, now)
+            fresh = await uow.services.get(id)
+            assert fresh is not None
+            rendered = (await self._render(uow, ctx, [fresh]))[0]
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(fresh.version), sub.monitor)
+
+    async def delete(
+        self, ctx: RequestContext, id: str, if_match: str | None = None, *, policy: str | None = None
+    ) -> ServiceResult:
+        """Remove a service: cancel work in flight, terminate it in the network, then delete the record.
+
+        The result holds the service as it stood when the request was accepted, and the Monitor.
+        """
+        chosen = self._intake.policy(policy)
+        now = _now()
+        info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))
+        _check_id(id)
+        async with self.store.write() as uow:
+            row = await uow.services.get(id, for_update=True)
+            if row is None:
+                raise NotFound("Service", id)
+            self._check_if_match(if_match, row.version)
+            rendered = (await self._render(uow, ctx, [row]))[0]
+            sub = await self._intake.delete(uow, ctx, info, row, chosen, now)
+        self.engine.submitted(sub)
+        return ServiceResult(rendered, etag(row.version), sub.monitor)
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _headers(ctx: RequestContext, policy: str, kind: str = "application/json") -> list[tuple[str, str]]:
+        return [("Content-Type", kind), ("X-Correlation-Id", ctx.correlation_id), ("X-Activation-Policy", policy)]
 
     @staticmethod
     def _check_if_match(if_match: str | None, version: int) -> None:
@@ -212,37 +202,5 @@ class Services:
         if "*" not in tags and current not in tags and f"W/{current}" not in tags:
             raise PreconditionFailed(if_match, current)
 
-    async def _emit_change(
-        self,
-        uow: UnitOfWork,
-        ctx: RequestContext,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        ops: list[dict[str, Any]],
-        rendered: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        changed = events.changed_attributes(ops)
-        other = [name for name in changed if name != "state"]
-        if other:
-            await self._emit(uow, ctx, "ServiceAttributeValueChangeEvent", rendered, now, other)
-        if before.get("state") != after.get("state"):
-            await self._emit(uow, ctx, "ServiceStateChangeEvent", rendered, now)
 
-    @staticmethod
-    async def _emit(
-        uow: UnitOfWork,
-        ctx: RequestContext,
-        event_type: str,
-        resource: dict[str, Any],
-        now: datetime,
-        field_paths: list[str] | None = None,
-    ) -> None:
-        ev = events.build(event_type, resource, correlation_id=ctx.correlation_id, at=now, field_paths=field_paths)
-        await uow.outbox.add(
-            event_id=ev.event_id, event_type=ev.event_type, correlation_id=ev.correlation_id,
-            resource_type=ev.resource_type, resource_id=ev.resource_id, at=ev.at, payload=ev.payload,
-        )
-
-
-__all__ = ["Link", "ServiceResult", "Services", "etag", "render_rows"]
+__all__ = ["Link", "ServiceResult", "Services", "etag"]

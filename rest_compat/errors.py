@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from resolvers.errors import (
     Conflict,
+    DependencyCycle,
     DomainError,
     InvalidTransition,
     NotFound,
@@ -29,6 +30,7 @@ _REASONS = {
     415: "Unsupported Media Type",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
+    502: "Bad Gateway",
 }
 
 
@@ -59,6 +61,8 @@ def status_of(exc: DomainError) -> int:
         return 409
     if isinstance(exc, PreconditionFailed):
         return 412
+    if isinstance(exc, DependencyCycle):
+        return 422
     if isinstance(exc, ValidationFailed):
         return 400
     return 400

@@ -12,6 +12,7 @@ from resolvers.patching import Patch
 from rest_compat import docs, hub, params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json
+from rest_compat.timing import policy_of, respond
 
 PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
 PATCH_TYPES = {
@@ -55,9 +56,8 @@ async def list_services(request: Request) -> Response:
 async def create_service(request: Request) -> Response:
     require_json(request)
     ctx = context(request)
-    result = await resolvers(request).services.create(ctx, await read_json(request))
-    href = result.service["href"]
-    return JSONResponse(result.service, status_code=201, headers={"Location": href, "ETag": result.etag})
+    result = await resolvers(request).services.create(ctx, await read_json(request), policy=policy_of(request))
+    return await respond(request, ctx, result, 201)
 
 
 async def get_service(request: Request) -> Response:
@@ -75,15 +75,19 @@ async def patch_service(request: Request) -> Response:
             "or application/json-patch+json",
         )
     patch = Patch(PATCH_TYPES[kind], await read_json(request))  # type: ignore[arg-type]
+    ctx = context(request)
     result = await resolvers(request).services.patch(
-        context(request), _id(request), patch, request.headers.get("if-match")
+        ctx, _id(request), patch, request.headers.get("if-match"), policy=policy_of(request)
     )
-    return JSONResponse(result.service, headers={"ETag": result.etag})
+    return await respond(request, ctx, result, 200)
 
 
 async def delete_service(request: Request) -> Response:
-    await resolvers(request).services.delete(context(request), _id(request), request.headers.get("if-match"))
-    return Response(status_code=204)
+    ctx = context(request)
+    result = await resolvers(request).services.delete(
+        ctx, _id(request), request.headers.get("if-match"), policy=policy_of(request)
+    )
+    return await respond(request, ctx, result, 204, deleted=True)
 
 
 async def list_monitors(request: Request) -> Response:

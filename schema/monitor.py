@@ -39,6 +39,34 @@ class Response(Extensible):
     header: list[HeaderItem] | None
 
 
+@strawberry.type(description="One service's part in the work a monitor tracks (a bundle's monitor has one per "
+                  "member, in the order they are driven).")
+class MonitorMemberStatus:
+    service_id: strawberry.ID
+    href: str | None
+    step_id: str | None = strawberry.field(description="The step's id inside the activation (drivers see it)")
+    action: str | None = strawberry.field(description="What the driver is asked to do; null: no driver needed")
+    from_state: str | None
+    target_state: str | None
+    status: str = strawberry.field(description="pending, running, completed, failed, cancelled, compensating, "
+                                   "compensated or compensationFailed")
+    state: str | None = strawberry.field(description="The service's as-is state when the monitor was written")
+    error: str | None
+    result: JSON | None = strawberry.field(description="What the driver returned")
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> MonitorMemberStatus:
+        def text(key: str) -> str | None:
+            value = entry.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            service_id=strawberry.ID(str(entry.get("id"))), href=text("href"), step_id=text("stepId"),
+            action=text("action"), from_state=text("fromState"), target_state=text("targetState"),
+            status=str(entry.get("status")), state=text("state"), error=text("error"), result=entry.get("result"),
+        )
+
+
 @tmf_type(description="Tracks a long-running request on a service (TMF640 Monitor).")
 class Monitor(Extensible):
     id: strawberry.ID
@@ -48,6 +76,16 @@ class Monitor(Extensible):
     request: Request | None
     response: Response | None
     document: JSON = strawberry.field(description="The whole TMF representation, exactly as REST returns it")
+
+    @strawberry.field(description="Where the work stands, from response.body: inProgress, completed, failed or "
+                      "cancelled")
+    def outcome(self, info: Info) -> str | None:
+        value = info.context.resolvers.monitors.summary(self.tmf).get("outcome")
+        return value if isinstance(value, str) else None
+
+    @strawberry.field(description="Each service's part in the work (from response.body): a bundle's members")
+    def members(self, info: Info) -> list[MonitorMemberStatus]:
+        return [MonitorMemberStatus.of(m) for m in info.context.resolvers.monitors.member_statuses(self.tmf)]
 
     @strawberry.field(description="The service the monitor's sourceHref points at, when held here")
     async def service(self, info: Info) -> Annotated[Service, strawberry.lazy("schema.service")] | None:

@@ -3,6 +3,10 @@
 `correlationId` (optional on every mutation) threads the change's revision and events; without it the
 request's `X-Correlation-ID` header or a generated id is used. `ifMatch` takes a service's `etag`
 (a bare version number is accepted too).
+
+Mutations return at once (no bounded wait as REST has): the payload holds the service as the write left it
+(with `x-activation` in its document while work is under way) and the `monitor` of that work; a state change
+takes effect when a driver succeeds, which the monitor (query `monitor(id:)`) reports.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from schema.errors import (
     ValidationError,
     typed_error,
 )
-from schema.monitor import Monitor
+from schema.monitor import Monitor, monitor_of
 from schema.service import Service
 
 Info = strawberry.Info[GraphQLContext, None]
@@ -40,14 +44,19 @@ class ServicePayload:
     service: Service
     correlation_id: str = strawberry.field(description="Threads this write's revision and events")
     monitor: Monitor | None = strawberry.field(
-        default=None, description="The monitor tracking the activation work, once the activation engine runs it"
+        default=None,
+        description="The monitor tracking the work this write started (the state moves when it completes); "
+        "null when the write changed nothing",
     )
 
 
-@strawberry.type(description="A deleted service.")
+@strawberry.type(description="A service whose removal was accepted: it is terminated, then deleted.")
 class DeleteServicePayload:
     deleted_id: strawberry.ID
     correlation_id: str
+    monitor: Monitor | None = strawberry.field(
+        default=None, description="The monitor tracking the termination and removal"
+    )
 
 
 CreateServiceResult = Annotated[
@@ -86,7 +95,8 @@ async def _write(
         return typed_error(exc)
     info.context.after_write()
     service = from_tmf(Service, result.service, etag=result.etag)
-    return ServicePayload(service=service, correlation_id=ctx.correlation_id)
+    monitor = monitor_of(result.monitor) if result.monitor is not None else None
+    return ServicePayload(service=service, correlation_id=ctx.correlation_id, monitor=monitor)
 
 
 def _verb(name: str, description: str) -> Any:
@@ -145,11 +155,12 @@ class Mutation:
     ) -> DeleteServiceResult:
         ctx = info.context.for_write(correlation_id)
         try:
-            await info.context.resolvers.services.delete(ctx, str(id), _if_match(if_match))
+            result = await info.context.resolvers.services.delete(ctx, str(id), _if_match(if_match))
         except DomainError as exc:
             return cast(DeleteServiceResult, typed_error(exc))
         info.context.after_write()
-        return DeleteServicePayload(deleted_id=id, correlation_id=ctx.correlation_id)
+        monitor = monitor_of(result.monitor) if result.monitor is not None else None
+        return DeleteServicePayload(deleted_id=id, correlation_id=ctx.correlation_id, monitor=monitor)
 
     activate_service = _verb("activate", "Move a service to active (lifecycle rules apply)")
     suspend_service = _verb("suspend", "Move an active service to inactive")

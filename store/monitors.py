@@ -16,6 +16,10 @@ from store.querying import DocTable, search_page
 from store.tables import monitor, monitor_attr
 from store.values import attr_rows
 
+# Copies of whole request and response bodies (strings up to the body limit): not something to filter on, and
+# larger than a PostgreSQL btree entry can hold (a big bundle's POST would otherwise fail to record its Monitor).
+UNINDEXED = frozenset({"request.body", "response.body"})
+
 MONITORS = DocTable(
     table=monitor,
     attrs=monitor_attr,
@@ -104,6 +108,6 @@ class MonitorRepository:
         return expected_version + 1
 
     async def _index(self, id: str, doc: dict[str, Any]) -> None:
-        rows = [{"monitor_id": id, **row} for row in attr_rows(doc)]
+        rows = [{"monitor_id": id, **row} for row in attr_rows(doc) if row["path"] not in UNINDEXED]
         if rows:
             await self.conn.execute(insert(monitor_attr), rows)

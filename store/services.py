@@ -119,12 +119,23 @@ class ServiceRepository:
         r = (await self.conn.execute(stmt)).first()
         return _row(r) if r else None
 
-    async def get_many(self, ids: Iterable[str]) -> dict[str, ServiceRow]:
+    async def get_many(self, ids: Iterable[str], *, for_update: bool = False) -> dict[str, ServiceRow]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = (await self.conn.execute(select(*_COLUMNS).where(service.c.id.in_(wanted)))).all()
+        stmt = select(*_COLUMNS).where(service.c.id.in_(wanted))
+        if for_update and self.conn.dialect.name == "postgresql":
+            stmt = stmt.order_by(service.c.id).with_for_update()  # one lock order for every locker
+        rows = (await self.conn.execute(stmt)).all()
         return {r.id: _row(r) for r in rows}
+
+    async def states(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """The as-is state of each service that exists (from the projection column, without the documents)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = (await self.conn.execute(select(service.c.id, service.c.state).where(service.c.id.in_(wanted)))).all()
+        return {r.id: r.state for r in rows}
 
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))

@@ -184,3 +184,56 @@ hub_delivery = Table(
     Column("delivered", Boolean, nullable=False),
     Index("ix_hub_delivery_listener", "listener_id", "id"),
 )
+
+
+# Activation engine (resolvers.engine): one row per accepted write that needs work, one row per step.
+# `seq` orders the queue: an activation starts only when no earlier unfinished one touches its services.
+activation = Table(
+    "activation",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("root_id", String(255), nullable=False, index=True),
+    Column("operation", String(16), nullable=False),  # create | patch | delete
+    Column("policy", String(16), nullable=False),  # atomic | partial
+    Column("status", String(16), nullable=False, index=True),  # queued|running|compensating|completed|failed|cancelled
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("cancelled_by", String(255)),
+    Column("delete_root", Boolean, nullable=False, default=False),
+    Column("monitors", Doc, nullable=False),  # [{"id": ..., "role": "request" | "amend" | "cancel"}]
+    Column("lease_owner", String(255)),
+    Column("lease_expires", DateTime(timezone=True), index=True),
+    Column("done_count", Integer, nullable=False, default=0),
+    Column("base_url", String(1024), nullable=False),
+    Column("correlation_id", String(255)),
+    Column("actor", String(255), nullable=False),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+activation_step = Table(
+    "activation_step",
+    metadata,
+    Column("id", String(128), primary_key=True),  # stable step id, the drivers' idempotency key
+    Column("activation_id", String(64), ForeignKey("activation.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("position", Integer, nullable=False),
+    Column("service_id", String(255), nullable=False, index=True),
+    Column("depends_on", Doc, nullable=False),  # ids of the steps that must succeed first
+    Column("from_state", String(64)),  # predicted when planned, actual once started
+    Column("to_state", String(64)),  # None: the step changes no state
+    Column("changes", Doc, nullable=False),  # RFC 6902 operations on the as-is document
+    Column("by_value", Doc, nullable=False),  # ids of members this change created by value
+    Column("action", String(32)),  # predicted when planned, decided when started; None: no network work
+    Column("status", String(24), nullable=False),  # pending|running|succeeded|skipped|failed|cancelled
+    Column("compensation", String(24)),  # None | running | done | failed
+    Column("before_doc", Doc),  # the as-is document when the step started (what compensation restores)
+    Column("after_doc", Doc),  # the to-be document sent to the driver
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("done_order", Integer),  # order of success within the activation (compensation runs it backwards)
+    Column("result", Doc),
+    Column("error", Text),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)

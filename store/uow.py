@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.activations import ActivationRepository
 from store.db import Database
 from store.hubs import HubRepository
 from store.monitors import MonitorRepository
@@ -24,6 +25,7 @@ class UnitOfWork:
         self.monitors = MonitorRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.hubs = HubRepository(conn)
+        self.activations = ActivationRepository(conn)
 
 
 class Store:

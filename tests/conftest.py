@@ -100,8 +100,12 @@ def store(db: Database) -> Store:
 
 
 @pytest.fixture
-def resolvers(store: Store) -> Resolvers:
-    return Resolvers.build(store)
+async def resolvers(store: Store) -> AsyncIterator[Resolvers]:
+    """The resolvers with the activation engine running (writes are carried out by its runner)."""
+    built = Resolvers.build(store)
+    await built.engine.start()
+    yield built
+    await built.engine.stop()
 
 
 @pytest.fixture

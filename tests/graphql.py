@@ -6,7 +6,10 @@ from typing import Any
 
 import httpx
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLType
+from starlette.applications import Starlette
 
+from resolvers.context import RequestContext
+from resolvers.services import ServiceResult
 from schema.build import build_schema
 
 POLYMORPHIC = {
@@ -36,6 +39,28 @@ async def ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | 
     assert "errors" not in body, body["errors"]
     data: dict[str, Any] = body["data"]
     return data
+
+
+async def finished(app: Starlette, monitor_id: str, seconds: float = 30.0) -> dict[str, Any]:
+    """The monitor once final: mutations return at once, the engine's notification wakes this (bounded)."""
+    ctx = RequestContext(base_url="http://testserver")
+    monitor = await app.state.resolvers.engine.wait(ctx, monitor_id, seconds)
+    assert monitor is not None, monitor_id
+    assert monitor["state"] in ("Completed", "InError"), f"monitor {monitor_id} still {monitor['state']}"
+    return dict(monitor)
+
+
+async def settle(app: Starlette, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Wait for the work a mutation payload's `monitor { id }` tracks; the final monitor (None: no work)."""
+    monitor = payload.get("monitor")
+    return await finished(app, monitor["id"]) if monitor else None
+
+
+async def done(app: Starlette, result: ServiceResult, seconds: float = 30.0) -> None:
+    """Wait for the work a resolver write started (writes return at once) and check it completed."""
+    if result.monitor is not None:
+        monitor = await finished(app, str(result.monitor["id"]), seconds)
+        assert monitor["state"] == "Completed", monitor
 
 
 def _named(t: GraphQLType) -> GraphQLType:

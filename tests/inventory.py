@@ -190,9 +190,9 @@ def inventory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 @asynccontextmanager
-async def serving(url: str) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    """The app on the database at `url` (lifespan entered) and an HTTP client on it."""
-    application = create_app(Settings(database_url=url, migrate_on_start=False))
+async def serving(url: str, **settings: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """The app on the database at `url` (lifespan entered, `settings` overriding) and an HTTP client on it."""
+    application = create_app(Settings(database_url=url, migrate_on_start=False, **settings))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

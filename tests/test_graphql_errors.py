@@ -14,14 +14,14 @@ from starlette.applications import Starlette
 from app.factory import create_app
 from app.settings import Settings
 from resolvers.api import Resolvers
-from tests.graphql import gql, ok
+from tests.graphql import gql, ok, settle
 
 DETAILS = {
     "NotFoundError": "resource id",
     "InvalidTransitionError": "current requested allowed",
     "ValidationError": "path",
     "PreconditionFailedError": "expected actual",
-    "ServicePayload": "correlationId service { id state etag }",
+    "ServicePayload": "correlationId service { id state etag } monitor { id state }",
 }
 
 
@@ -43,10 +43,17 @@ def verb(name: str) -> str:
     return f"mutation($id: ID!, $ifMatch: String) {{ {name}(id: $id, ifMatch: $ifMatch) {{ {result(*ALL)} }} }}"
 
 
-async def create(client: httpx.AsyncClient, **attrs: Any) -> dict[str, Any]:
+async def create(client: httpx.AsyncClient, app: Starlette, **attrs: Any) -> dict[str, Any]:
+    """Create a service and wait for its work (mutations return at once); the service as it then stands."""
     result = (await ok(client, CREATE, {"input": {**SERVICE, **attrs}}))["createService"]
     assert result["__typename"] == "ServicePayload", result
-    service: dict[str, Any] = result["service"]
+    await settle(app, result)
+    return await current(client, result["service"]["id"])
+
+
+async def current(client: httpx.AsyncClient, id: str) -> dict[str, Any]:
+    service: dict[str, Any] = (await ok(client, "query($id: ID!) { service(id: $id) { id state etag } }",
+                                        {"id": id}))["service"]
     return service
 
 
@@ -63,8 +70,10 @@ async def test_not_found(client: httpx.AsyncClient) -> None:
     }
 
 
-async def test_invalid_transition_names_current_requested_and_allowed(client: httpx.AsyncClient) -> None:
-    service = await create(client, state="active")
+async def test_invalid_transition_names_current_requested_and_allowed(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    service = await create(client, app, state="active")
     back = (await ok(client, PATCH, {"id": service["id"], "merge": {"state": "designed"}}))["patchService"]
     assert back["__typename"] == "InvalidTransitionError"
     assert (back["current"], back["requested"], back["allowed"]) == ("active", "designed", ["inactive", "terminated"])
@@ -73,26 +82,31 @@ async def test_invalid_transition_names_current_requested_and_allowed(client: ht
     assert resumed["message"] == "resume applies to a service in state inactive; this one is 'active'"
     assert resumed["current"] == "active"
     terminated = (await ok(client, verb("terminateService"), {"id": service["id"]}))["terminateService"]
-    assert terminated["service"]["state"] == "terminated"
+    assert terminated["service"]["state"] == "active"  # returned at once: the driver has not terminated it yet
+    assert terminated["monitor"]["state"] == "InProgress"
+    assert (await settle(app, terminated) or {})["state"] == "Completed"
+    assert (await current(client, service["id"]))["state"] == "terminated"
     again = (await ok(client, verb("activateService"), {"id": service["id"]}))["activateService"]
     assert (again["__typename"], again["current"], again["requested"], again["allowed"]) == (
         "InvalidTransitionError", "terminated", "active", []
     )
 
 
-async def test_lifecycle_verbs_move_the_state(client: httpx.AsyncClient) -> None:
-    service = await create(client)
+async def test_lifecycle_verbs_move_the_state(app: Starlette, client: httpx.AsyncClient) -> None:
+    service = await create(client, app)
     states = []
     for name in ("activateService", "suspendService", "resumeService", "terminateService"):
         result = (await ok(client, verb(name), {"id": service["id"]}))[name]
         assert result["__typename"] == "ServicePayload", result
-        states.append(result["service"]["state"])
+        assert result["monitor"] is not None  # each verb asks a driver: the state moves when it succeeds
+        await settle(app, result)
+        states.append((await current(client, service["id"]))["state"])
     assert states == ["active", "inactive", "active", "terminated"]
     suspended = (await ok(client, verb("suspendService"), {"id": service["id"]}))["suspendService"]
     assert suspended["__typename"] == "InvalidTransitionError"
 
 
-async def test_validation_error_names_the_attribute(client: httpx.AsyncClient) -> None:
+async def test_validation_error_names_the_attribute(app: Starlette, client: httpx.AsyncClient) -> None:
     missing = (await ok(client, CREATE, {"input": {"name": "no state", "serviceSpecification": {"id": "1"}}}))
     assert missing["createService"] == {"__typename": "ValidationError", "message": "state: is required",
                                         "code": "ValidationFailed", "path": "state"}
@@ -100,7 +114,7 @@ async def test_validation_error_names_the_attribute(client: httpx.AsyncClient) -
     result = (await ok(client, CREATE, {"input": nested}))["createService"]
     assert result["__typename"] == "ValidationError"
     assert result["path"] == "supportingService[0].serviceCharacteristic"
-    service = await create(client)
+    service = await create(client, app)
     both = (await ok(client, PATCH, {"id": service["id"], "merge": {}, "json": []}))["patchService"]
     assert (both["__typename"], both["path"], both["message"]) == (
         "ValidationError", None, "give exactly one of mergePatch and jsonPatch"
@@ -111,19 +125,20 @@ async def test_validation_error_names_the_attribute(client: httpx.AsyncClient) -
     assert not_json["__typename"] == "ValidationError"
 
 
-async def test_precondition_failed_on_a_stale_etag(client: httpx.AsyncClient) -> None:
-    service = await create(client)
-    assert service["etag"] == '"1"'
-    changed = (await ok(client, PATCH, {"id": service["id"], "merge": {"name": "b"}, "ifMatch": '"1"'}))
-    assert changed["patchService"]["service"]["etag"] == '"2"'
-    stale = (await ok(client, PATCH, {"id": service["id"], "merge": {"name": "c"}, "ifMatch": "1"}))["patchService"]
-    assert (stale["__typename"], stale["expected"], stale["actual"]) == ("PreconditionFailedError", '"1"', '"2"')
-    deleted = await ok(client, f'mutation {{ deleteService(id: "{service["id"]}", ifMatch: "1") {{ __typename }} }}')
+async def test_precondition_failed_on_a_stale_etag(app: Starlette, client: httpx.AsyncClient) -> None:
+    service = await create(client, app)
+    # Version 1 is the service as accepted (no state yet), version 2 the state its design driver reached.
+    assert service["etag"] == '"2"'
+    changed = (await ok(client, PATCH, {"id": service["id"], "merge": {"name": "b"}, "ifMatch": '"2"'}))
+    assert changed["patchService"]["service"]["etag"] == '"3"'  # a name needs no driver: done at once
+    stale = (await ok(client, PATCH, {"id": service["id"], "merge": {"name": "c"}, "ifMatch": "2"}))["patchService"]
+    assert (stale["__typename"], stale["expected"], stale["actual"]) == ("PreconditionFailedError", '"2"', '"3"')
+    deleted = await ok(client, f'mutation {{ deleteService(id: "{service["id"]}", ifMatch: "2") {{ __typename }} }}')
     assert deleted["deleteService"]["__typename"] == "PreconditionFailedError"
 
 
-async def test_conflict(client: httpx.AsyncClient) -> None:
-    await create(client, id="taken")
+async def test_conflict(app: Starlette, client: httpx.AsyncClient) -> None:
+    await create(client, app, id="taken")
     again = (await ok(client, CREATE, {"input": {**SERVICE, "id": "taken"}}))["createService"]
     assert again == {"__typename": "ConflictError", "message": "a service with id 'taken' already exists",
                      "code": "Conflict"}
@@ -133,7 +148,7 @@ async def test_conflict(client: httpx.AsyncClient) -> None:
 
 
 async def test_unexpected_failures_are_masked(app: Starlette, client: httpx.AsyncClient) -> None:
-    await create(client, id="m")
+    await create(client, app, id="m")
     resolvers: Resolvers = app.state.resolvers
     async with resolvers.store.write() as uow:  # a real server fault: a table is gone
         await uow.conn.execute(text("DROP TABLE monitor_attr"))

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from resolvers.patching import Patch
-from tests.graphql import ok
+from tests.graphql import done, ok
 
 SPEC = {"name": "vCPE"}
 
@@ -22,12 +22,15 @@ async def _graph(app: Starlette) -> None:
     held elsewhere, and D by value. A relies on C and depends on a service held elsewhere."""
     resolvers: Resolvers = app.state.resolvers
     ctx = RequestContext(base_url="http://testserver", correlation_id="corr-graph")
-    await resolvers.services.create(ctx, {"id": "C", "name": "C", "state": "designed", "serviceSpecification": SPEC})
-    await resolvers.services.create(ctx, {
+    # Writes return at once: each waits (bounded) for its work before the next.
+
+    await done(app, await resolvers.services.create(
+        ctx, {"id": "C", "name": "C", "state": "designed", "serviceSpecification": SPEC}))
+    await done(app, await resolvers.services.create(ctx, {
         "id": "A", "name": "A", "state": "designed", "isBundle": True, "serviceSpecification": SPEC,
         "supportingService": [
             {"id": "B", "name": "B", "isBundle": True, "serviceSpecification": SPEC, "supportingService": [
-                {"id": "A"}, {"id": "C"}, {"id": "ext-1", "href": "https://elsewhere.invalid/service/ext-1"},
+                {"id": "C"}, {"id": "ext-1", "href": "https://elsewhere.invalid/service/ext-1"},
                 {"id": "D", "name": "D", "serviceSpecification": SPEC},
             ]},
             {"id": "C", "@referredType": "Service"},
@@ -36,7 +39,11 @@ async def _graph(app: Starlette) -> None:
             {"relationshipType": "reliesOn", "service": {"id": "C"}},
             {"relationshipType": "dependsOn", "service": {"id": "ext-2"}},
         ],
-    })
+    }))
+    # The engine refuses to plan driver work over a cycle; listing A in B is a plain edit of a designed
+    # service (no driver needed), so the cycle is stored as navigation must meet it.
+    await done(app, await resolvers.services.patch(
+        ctx, "B", Patch("json", [{"op": "add", "path": "/supportingService/0", "value": {"id": "A"}}])))
 
 
 async def test_members_bundles_and_relationships(app: Starlette, client: httpx.AsyncClient) -> None:
@@ -97,34 +104,52 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
         "request": {"method": "PATCH", "to": "/service/A", "body": "{}", "header": [{"name": "locale", "value": "en"}]},
         "response": {"statusCode": "202", "body": "", "header": []},
     }
-    async with resolvers.store.write() as uow:  # the activation engine writes monitors; here the test does
+    async with resolvers.store.write() as uow:  # a monitor the engine did not write: rendered as stored
         await uow.monitors.insert("mon-1", monitor, source_id="A", correlation_id="corr-graph",
                                   now=datetime.now(UTC))
-    await resolvers.services.patch(
+    patched = await resolvers.services.patch(
         RequestContext(correlation_id="corr-patch"), "A", Patch("merge", {"description": "now described"})
     )
+    assert patched.monitor is not None and patched.monitor["state"] == "Completed"  # no driver for a description
     data = await ok(client, """{ service(id: "A") {
         monitors { id href state sourceHref type request { method to body header { name value } }
-                   response { statusCode body header { name } } service { id } }
+                   response { statusCode body header { name } } service { id }
+                   outcome members { serviceId action status state } }
         revisions { version operation actor correlationId changes state at }
     } }""")
     service = data["service"]
-    assert service["monitors"] == [{
+    monitors = {m["id"]: m for m in service["monitors"]}
+    assert monitors.pop("mon-1") == {
         "id": "mon-1", "href": "http://testserver/tmf-api/serviceActivationAndConfiguration/v4/monitor/mon-1",
         "state": "InProgress", "sourceHref": monitor["sourceHref"], "type": "Monitor",
         "request": {"method": "PATCH", "to": "/service/A", "body": "{}", "header": [{"name": "locale", "value": "en"}]},
         "response": {"statusCode": "202", "body": "", "header": []}, "service": {"id": "A"},
-    }]
-    create, patch = service["revisions"]
+        "outcome": None, "members": [],
+    }
+    # The engine's monitors of A: its creation (A, B and D designed by a driver each) and the patch.
+    by_method = {m["request"]["method"]: m for m in monitors.values()}
+    assert sorted(by_method) == ["PATCH", "POST"] and len(monitors) == 2
+    created, described = by_method["POST"], by_method["PATCH"]
+    assert (created["state"], created["outcome"], created["service"]) == ("Completed", "completed", {"id": "A"})
+    assert sorted((m["serviceId"], m["action"], m["status"], m["state"]) for m in created["members"]) == [
+        ("A", "design", "completed", "designed"), ("B", "design", "completed", "designed"),
+        ("D", "design", "completed", "designed"),
+    ]
+    assert (described["id"], described["state"], described["outcome"]) == (patched.monitor["id"], "Completed",
+                                                                            "completed")
+    create, state, patch = service["revisions"]
     assert (create["version"], create["operation"], create["correlationId"]) == (1, "create", "corr-graph")
-    assert (patch["version"], patch["operation"], patch["correlationId"]) == (2, "patch", "corr-patch")
+    # The state arrives when the design driver succeeds: a revision of its own, same correlation id.
+    assert (state["version"], state["operation"], state["correlationId"], state["state"]) == (
+        2, "state", "corr-graph", "designed")
+    assert (patch["version"], patch["operation"], patch["correlationId"]) == (3, "patch", "corr-patch")
     assert patch["changes"] == [{"op": "add", "path": "/description", "value": "now described"}]
     assert patch["state"] == "designed" and patch["actor"] == "anonymous"
     assert datetime.fromisoformat(patch["at"]) >= datetime.fromisoformat(create["at"])
 
     again = await ok(client, """{ monitor(id: "mon-1") { id state service { name } }
                                   monitors(filter: {states: ["InProgress"]}) { totalCount nodes { id } }
-                                  none: monitors(filter: {states: ["Completed"]}) { totalCount } }""")
+                                  done: monitors(filter: {states: ["Completed"]}) { totalCount } }""")
     assert again["monitor"] == {"id": "mon-1", "state": "InProgress", "service": {"name": "A"}}
     assert again["monitors"] == {"totalCount": 1, "nodes": [{"id": "mon-1"}]}
-    assert again["none"] == {"totalCount": 0}
+    assert again["done"] == {"totalCount": 4}  # C and A created, B and A patched: all finished

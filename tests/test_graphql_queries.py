@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from tests.graphql import ok
+from tests.graphql import done, ok
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 
@@ -74,8 +74,8 @@ CONNECTION = """query($filter: ServiceFilter, $sort: [SortBy!], $first: Int, $af
 @pytest.fixture
 async def inventory(app: Starlette) -> None:
     resolvers: Resolvers = app.state.resolvers
-    for body in SERVICES:
-        await resolvers.services.create(RequestContext(), body)
+    for body in SERVICES:  # each waits for its work: the states are those the drivers reached
+        await done(app, await resolvers.services.create(RequestContext(), body))
 
 
 async def _ids(client: httpx.AsyncClient, **variables: Any) -> list[str]:
@@ -130,6 +130,7 @@ async def test_connection_nodes_navigate_and_carry_their_etag(client: httpx.Asyn
     await client.patch(f"{API}/service/s3", json={"description": "v2"})
     data = await ok(client, """{ services(filter: {isBundle: true}) {
         nodes { id etag supportingServices { id name bundles { id } } } } }""")
+    # Version 1: s3 as accepted; 2: the state its design driver reached; 3: the description.
     assert data["services"]["nodes"] == [
-        {"id": "s3", "etag": '"2"', "supportingServices": [{"id": "s1", "name": "svc-1", "bundles": [{"id": "s3"}]}]}
+        {"id": "s3", "etag": '"3"', "supportingServices": [{"id": "s1", "name": "svc-1", "bundles": [{"id": "s3"}]}]}
     ]

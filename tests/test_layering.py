@@ -19,7 +19,7 @@ FRAMEWORKS = {"sqlalchemy", "strawberry", "starlette"}
 # Domain rules inside resolvers are plain Python (DESIGN.md): no framework import there.
 DOMAIN_MODULES = [
     "lifecycle", "patching", "documents", "events", "query", "validation", "errors", "context", "payloads",
-    "querystring", "matching", "delivery",
+    "querystring", "matching", "delivery", "intents", "planning", "monitor_docs", "notify",
 ]
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
-from tests.graphql import ok
+from tests.graphql import finished, ok
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.S)
@@ -27,21 +28,40 @@ def examples() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-async def test_readme_examples_run(client: httpx.AsyncClient) -> None:
+async def test_readme_examples_run(app: Starlette, client: httpx.AsyncClient) -> None:
     runs = examples()
-    assert len(runs) == 4
-    results = [await ok(client, query, variables) for query, variables in runs]
-    created, tree, page, patched = results
-    assert created["createService"]["__typename"] == "ServicePayload"
-    assert [m["id"] for m in created["createService"]["service"]["supportingServices"]] == [
-        "vpn-1-access", "vpn-1-router"
-    ]
-    members = tree["service"]["supportingServices"]
+    assert len(runs) == 5
+    (create, _), (work, _), (tree, _), (page, _), (patch, _) = runs
+
+    created = (await ok(client, create, runs[0][1]))["createService"]
+    assert created["__typename"] == "ServicePayload"
+    assert [m["id"] for m in created["service"]["supportingServices"]] == ["vpn-1-access", "vpn-1-router"]
+    assert created["monitor"]["state"] == "InProgress"  # returned at once; the drivers have not run yet
+    assert [m["action"] for m in created["monitor"]["members"]] == ["design", "design", "design"]
+    # The README follows the work by querying the monitor; here the engine's notification wakes the test.
+    await finished(app, created["monitor"]["id"])
+    followed = (await ok(client, work, {"id": created["monitor"]["id"]}))["monitor"]
+    assert (followed["state"], followed["outcome"]) == ("Completed", "completed")
+    assert {(m["serviceId"], m["status"], m["state"]) for m in followed["members"]} == {
+        ("vpn-1-access", "completed", "designed"), ("vpn-1-router", "completed", "designed"),
+        ("vpn-1", "completed", "designed"),
+    }
+
+    members = (await ok(client, tree))["service"]["supportingServices"]
     assert members[1]["extensions"] == {"vendor": "acme"}
     assert members[1]["dependencies"] == [{"relationshipType": "reliesOn",
                                            "service": {"id": "vpn-1-access", "name": "Access"}}]
-    assert [n["service"]["id"] for n in tree["service"]["descendants"]] == ["vpn-1-access", "vpn-1-router"]
-    assert page["services"]["totalCount"] == 1
-    assert page["services"]["edges"][0]["node"]["id"] == "vpn-1"
-    assert patched["patchService"]["__typename"] == "ServicePayload"
-    assert patched["activateService"] == {"__typename": "ServicePayload", "service": {"state": "active"}}
+    descendants = (await ok(client, tree))["service"]["descendants"]
+    assert [n["service"]["id"] for n in descendants] == ["vpn-1-access", "vpn-1-router"]
+    listed = (await ok(client, page))["services"]
+    assert listed["totalCount"] == 1 and listed["edges"][0]["node"]["id"] == "vpn-1"
+
+    patched = await ok(client, patch)
+    assert patched["patchService"]["__typename"] == "ServicePayload", patched["patchService"]
+    assert patched["patchService"]["service"]["etag"] == '"3"'
+    activated = patched["activateService"]
+    assert (activated["__typename"], activated["service"], activated["monitor"]["state"]) == (
+        "ServicePayload", {"state": "designed"}, "InProgress")
+    assert (await finished(app, activated["monitor"]["id"]))["state"] == "Completed"
+    state = await ok(client, '{ service(id: "vpn-1-access") { state } }')
+    assert state["service"]["state"] == "active"

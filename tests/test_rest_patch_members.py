@@ -57,7 +57,10 @@ async def test_dropping_and_adding_members(app: Starlette, client: httpx.AsyncCl
     assert new["id"] == "new-member" and new["name"] == "two" and new["state"] == "designed"
     assert (await client.get(new["href"])).json() == new  # created as a service of its own
     assert (await client.get(old_member["href"])).status_code == 200  # dropped from the bundle, not deleted
-    assert [r[1] for r in (await stored(app, "new-member")).revisions] == ["create"]
+    # Its own create revision (the record as accepted, no state yet), then the state its driver reached,
+    # recorded under the patch that asked for it (the engine moves state only when a driver succeeds).
+    assert [r[1] for r in (await stored(app, "new-member")).revisions] == ["create", "patch"]
+    assert (await stored(app, "new-member")).revisions[0][2] == (await stored(app, created["id"])).revisions[-1][2]
 
 
 async def test_adding_a_member_by_value_with_a_taken_id_conflicts(app: Starlette, client: httpx.AsyncClient) -> None:

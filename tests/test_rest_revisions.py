@@ -1,4 +1,5 @@
-"""Every committed change writes one revision (create, patch, delete) carrying the request's correlation id."""
+"""Every committed change writes one revision (create, patch, delete, and the state a driver reaches) carrying
+the request's correlation id."""
 
 from __future__ import annotations
 
@@ -28,15 +29,23 @@ async def test_create_patch_delete_each_write_one_revision(app: Starlette, clien
     assert (await client.delete(url, headers={"X-Correlation-ID": "corr-delete"})).status_code == 204
 
     got = await revisions(app, sid)
+    # The engine moves `state` only when a driver succeeds (README, "Activation"): the create is recorded
+    # as accepted (no state), then the state its design driver reached, under the same correlation id;
+    # the delete of an active service first records its termination, then the removal.
     assert [(r["version"], r["operation"], r["correlation"]) for r in got] == [
         (1, "create", "corr-create"),
-        (2, "patch", "corr-patch"),
-        (3, "patch", "corr-activate"),
-        (4, "delete", "corr-delete"),
+        (2, "state", "corr-create"),
+        (3, "patch", "corr-patch"),
+        (4, "patch", "corr-activate"),
+        (5, "state", "corr-delete"),
+        (6, "delete", "corr-delete"),
     ]
     assert {"op": "add", "path": "/name", "value": "a"} in got[0]["changes"]
-    assert got[1]["changes"] == [{"op": "replace", "path": "/name", "value": "b"}]
-    assert got[2]["changes"] == [{"op": "replace", "path": "/state", "value": "active"}]
+    assert not any(op["path"] == "/state" for op in got[0]["changes"])
+    assert got[1]["changes"] == [{"op": "add", "path": "/state", "value": "designed"}]
+    assert got[2]["changes"] == [{"op": "replace", "path": "/name", "value": "b"}]
+    assert got[3]["changes"] == [{"op": "replace", "path": "/state", "value": "active"}]
+    assert got[4]["changes"] == [{"op": "replace", "path": "/state", "value": "terminated"}]
 
 
 async def test_members_by_value_get_their_own_create_revision(app: Starlette, client: httpx.AsyncClient) -> None:
@@ -44,8 +53,9 @@ async def test_members_by_value_get_their_own_create_revision(app: Starlette, cl
         client, minimal(isBundle=True, supportingService=[minimal(name="m")]), **{"X-Correlation-ID": "corr-b"}
     )
     member_id = created["supportingService"][0]["id"]
-    assert (await stored(app, created["id"])).revisions == [(1, "create", "corr-b")]
-    assert (await stored(app, member_id)).revisions == [(1, "create", "corr-b")]
+    # Each its own create revision; the second is the state its design driver reached (same request).
+    assert (await stored(app, created["id"])).revisions == [(1, "create", "corr-b"), (2, "state", "corr-b")]
+    assert (await stored(app, member_id)).revisions == [(1, "create", "corr-b"), (2, "state", "corr-b")]
 
 
 async def test_correlation_id_is_generated_when_not_sent(app: Starlette, client: httpx.AsyncClient) -> None:

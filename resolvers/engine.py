@@ -1,0 +1,91 @@
+"""The activation engine, assembled: request intake, the runner, the drivers, in-process notification.
+
+REST and GraphQL reach it through `Services` (writes return the service and its Monitor at once) and through
+`Engine.wait` (REST's bounded wait for the outcome). The app starts and stops it with its lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from resolvers import monitor_docs
+from resolvers.context import RequestContext
+from resolvers.drivers import DriverRegistry
+from resolvers.emitting import render_monitor
+from resolvers.execution import Env
+from resolvers.intake import Intake, Submitted
+from resolvers.lifecycle import Lifecycle
+from resolvers.notify import Notifier
+from resolvers.runner import Runner, new_owner
+from store.uow import Store
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings (app.settings maps TMF640_* onto these)."""
+
+    policy: str = "atomic"  # server default when a request names none
+    concurrency: int = 8  # steps of one activation running at once (independent branches)
+    max_activations: int = 16  # activations one server runs at once
+    lease_seconds: float = 15.0  # how long a claim lasts without renewal (a dead server's work waits this long)
+    poll_seconds: float = 1.0  # how often the runner looks for work it was not told about
+    compensation_attempts: int = 3
+    progress_seconds: float = 0.5  # how often a running activation rewrites its Monitors' summary
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        lifecycle: Lifecycle,
+        drivers: DriverRegistry | None = None,
+        config: EngineConfig | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.store = store
+        self.drivers = drivers or DriverRegistry()
+        self.notifier = Notifier()
+        self.env = Env(
+            store=store, lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
+            owner=owner or new_owner(), concurrency=max(1, self.config.concurrency),
+            compensation_attempts=max(1, self.config.compensation_attempts),
+            progress_seconds=self.config.progress_seconds,
+        )
+        self.runner = Runner(
+            self.env, max_activations=self.config.max_activations, lease_seconds=self.config.lease_seconds,
+            poll_seconds=self.config.poll_seconds,
+        )
+        self.intake = Intake(lifecycle, self.config.policy)
+
+    async def start(self) -> None:
+        await self.runner.start()
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        await self.drivers.aclose()
+
+    def submitted(self, sub: Submitted) -> None:
+        """After the request's commit: wake waiters of monitors that finished, and the runner for new work."""
+        self.notifier.notify(sub.notify)
+        if sub.queued:
+            self.runner.kick()
+
+    async def monitor(self, ctx: RequestContext, monitor_id: str) -> dict[str, Any] | None:
+        async with self.store.read() as uow:
+            row = await uow.monitors.get(monitor_id)
+        return render_monitor(ctx, row.id, row.doc) if row else None
+
+    async def wait(self, ctx: RequestContext, monitor_id: str, seconds: float) -> dict[str, Any] | None:
+        """The Monitor once it is final, or as it stands when `seconds` have passed."""
+        with self.notifier.watch(monitor_id) as changed:
+            current = await self.monitor(ctx, monitor_id)
+            if current is None or monitor_docs.is_final(current) or seconds <= 0:
+                return current
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await changed.wait()
+        return await self.monitor(ctx, monitor_id)
