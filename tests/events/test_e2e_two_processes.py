@@ -1,0 +1,138 @@
+"""Two real server processes on one PostgreSQL database (issue 5): a GraphQL subscriber on one receives the
+events of a write made on the other, and a hub listener registered on one receives each event once from the pair.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from store.db import Database
+from store.outbox import OutboxEvent
+from store.uow import UnitOfWork
+from tests.events.support import WAIT, bundle, free_port, listening
+from tests.events.ws import subscribed
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+API = "/tmf-api/serviceActivationAndConfiguration/v4"
+EVENTS = "subscription { events { eventId eventType correlationId } }"
+
+
+class Process:
+    """`python -m app serve` on a free port, its log in the test's folder."""
+
+    def __init__(self, name: str, database_url: str, tmp: Path) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "TMF640_DATABASE_URL": database_url,
+            "TMF640_BUS_URL": "postgresql://",  # LISTEN/NOTIFY on the database's own server
+            "TMF640_BUS_POLL_INTERVAL": "0.2",
+            "TMF640_HUB_POLL_INTERVAL": "0.2",
+            "TMF640_HUB_RETRY_BASE": "0.1",
+            "TMF640_HUB_LEASE": "5",
+            "TMF640_HUB_TIMEOUT": "2",
+            "TMF640_RUNNER_POLL_SECONDS": "0.2",
+        }
+        self.log = tmp / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)  # polling an external process against a deadline
+        raise AssertionError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Process, Process]]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several processes share one PostgreSQL database; SQLite serves one process")
+    first = Process("a", database_url, tmp_path)
+    second = Process("b", database_url, tmp_path)
+    try:
+        first.wait_healthy()
+        second.wait_healthy()
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+async def outbox(database_url: str) -> list[OutboxEvent]:
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            out: list[OutboxEvent] = []
+            after = 0
+            while batch := await UnitOfWork(conn).outbox.after(after, 500):
+                out.extend(batch)
+                after = batch[-1].seq
+            return out
+    finally:
+        await db.dispose()
+
+
+async def test_subscriber_and_hub_see_the_other_processes_writes(
+    pair: tuple[Process, Process], database_url: str
+) -> None:
+    a, b = pair
+    async with listening() as listener:
+        async with httpx.AsyncClient(timeout=WAIT) as http:
+            hub = await http.post(f"{a.url}{API}/hub", json={"callback": listener.url})
+            assert hub.status_code == 201, hub.text
+            async with subscribed(a.url.replace("http", "ws") + "/graphql", EVENTS) as sub:
+                # The subscription is live once its first event arrives: commit one on A and wait for it.
+                warm = await http.post(f"{a.url}{API}/service", json={
+                    "name": "warm-up", "state": "designed", "serviceSpecification": {"name": "s"}})
+                assert warm.status_code in (201, 202), warm.text
+                await sub.wait_for(1)
+                correlation = "two-processes-1"
+                created = await http.post(f"{b.url}{API}/service", json=bundle("pair", members=3),
+                                          headers={"X-Correlation-ID": correlation})
+                assert created.status_code in (201, 202), created.text
+                mine = [e for e in await outbox(database_url) if e.correlation_id == correlation]
+                assert mine, "the write on B committed events"
+                deadline = time.monotonic() + WAIT
+                while True:
+                    got = [e["eventId"] for e in sub.received if e["correlationId"] == correlation]
+                    want = [e.event_id for e in await outbox(database_url) if e.correlation_id == correlation]
+                    if got == want:
+                        break
+                    assert time.monotonic() < deadline, f"A's subscriber got {got}, the outbox holds {want}"
+                    await sub.wait_for(len(sub.received) + 1, within=max(0.1, deadline - time.monotonic()))
+        every = [e.event_id for e in await outbox(database_url)]
+        await listener.wait_for(lambda lst: len(lst.events) >= len(every))
+        ids = [ev["eventId"] for ev in listener.events]
+        assert ids[: len(every)] == every, "every event, in outbox order"
+        assert len(ids) == len(set(ids)), "each event once from the pair"
