@@ -20,8 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from resolvers.errors import InvalidQuery
+from resolvers.query import check_form
 from resolvers.querystring import parse
-from store.query import OPS, Condition
+from store.query import Condition
 from store.values import attr_rows, parse_instant, parse_number
 
 # First-level attributes of a TMF event: TMF688 `Event` plus TMF640's `fieldPath` and `timeOcurred` spelling.
@@ -104,14 +105,5 @@ def parse_event_query(query: str | None) -> tuple[Condition, ...]:
                 "is not an attribute of an event; filter on the envelope (eventType, correlationId, ...) or on "
                 "the resource under event (event.service.state, event.monitor.state)",
             )
-        if cond.op not in OPS:
-            raise InvalidQuery(cond.dotted, f"unknown operator {cond.op!r}; use one of {', '.join(OPS)}")
-        if not cond.values:
-            raise InvalidQuery(cond.dotted, "needs a value")
-        if cond.op == "regex":
-            for value in cond.values:
-                try:
-                    re.compile(value)
-                except re.error as exc:
-                    raise InvalidQuery(cond.dotted, f"{value!r} is not a valid regular expression: {exc}") from exc
+        check_form(cond)
     return parsed.conditions

@@ -95,17 +95,28 @@ def _check_values(cond: Condition, leaf: PathSchema) -> None:
             raise InvalidQuery(cond.dotted, f"must be one of {', '.join(allowed)}; got {wrong[0]!r}")
 
 
+def check_form(cond: Condition) -> None:
+    """What any condition needs, whatever it filters: a known operator, values, no NUL, regexes that compile."""
+    if cond.op not in OPS:
+        raise InvalidQuery(cond.dotted, f"unknown operator {cond.op!r}; {_OPERATOR_HINT}")
+    if not cond.values:
+        raise InvalidQuery(cond.dotted, "needs a value")
+    if any("\x00" in value for value in cond.values):
+        raise InvalidQuery(cond.dotted, "a value contains a NUL character")
+    if cond.op == "regex":
+        for value in cond.values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise InvalidQuery(cond.dotted, f"{value!r} is not a valid regular expression: {exc}") from exc
+
+
 def check(resource: str, query: ListQuery, max_limit: int) -> ListQuery:
     """The query, with the page bound applied; InvalidQuery names the first parameter at fault."""
     extensions_ok = any(c.path == ("@type",) for c in query.conditions)
     for cond in query.conditions:
-        if cond.op not in OPS:
-            raise InvalidQuery(cond.dotted, f"unknown operator {cond.op!r}; {_OPERATOR_HINT}")
+        check_form(cond)
         leaf = _check_path(resource, cond.path, extensions_ok, "filter")
-        if not cond.values:
-            raise InvalidQuery(cond.dotted, "needs a value")
-        if any("\x00" in value for value in cond.values):
-            raise InvalidQuery(cond.dotted, "a value contains a NUL character")
         if leaf is not None:
             _check_values(cond, leaf)
         elif cond.op == "regex":
