@@ -8,7 +8,6 @@ and on PostgreSQL the candidates are read `FOR UPDATE SKIP LOCKED` so that sever
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,96 +15,19 @@ from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from store.activation_rows import (
+    HEAVY_COLUMNS,
+    UNFINISHED,
+    ActivationRow,
+    NewStep,
+    RowProxy,
+    StepRow,
+    activation_row,
+    step_row,
+)
 from store.tables import activation, activation_step
 
-UNFINISHED = ("queued", "running", "compensating")
-_HEAVY = ("changes", "before_doc", "after_doc")
-
-
-@dataclass(frozen=True)
-class ActivationRow:
-    seq: int
-    id: str
-    root_id: str
-    operation: str
-    policy: str
-    status: str
-    cancel_requested: bool
-    cancelled_by: str | None
-    delete_root: bool
-    monitors: list[dict[str, str]]
-    lease_owner: str | None
-    lease_expires: datetime | None
-    done_count: int
-    base_url: str
-    correlation_id: str | None
-    actor: str
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in UNFINISHED
-
-
-@dataclass(frozen=True)
-class StepRow:
-    id: str
-    activation_id: str
-    position: int
-    service_id: str
-    depends_on: list[str]
-    from_state: str | None
-    to_state: str | None
-    changes: list[dict[str, Any]]
-    by_value: list[str]
-    action: str | None
-    status: str
-    compensation: str | None
-    before_doc: dict[str, Any] | None
-    after_doc: dict[str, Any] | None
-    attempts: int
-    done_order: int | None
-    result: dict[str, Any] | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewStep:
-    id: str
-    position: int
-    service_id: str
-    depends_on: list[str]
-    from_state: str | None
-    to_state: str | None
-    changes: list[dict[str, Any]]
-    by_value: list[str]
-    action: str | None
-
-
-def _activation(r: Any) -> ActivationRow:
-    return ActivationRow(
-        seq=int(r.seq), id=r.id, root_id=r.root_id, operation=r.operation, policy=r.policy, status=r.status,
-        cancel_requested=bool(r.cancel_requested), cancelled_by=r.cancelled_by, delete_root=bool(r.delete_root),
-        monitors=list(r.monitors or []), lease_owner=r.lease_owner, lease_expires=r.lease_expires,
-        done_count=int(r.done_count), base_url=r.base_url, correlation_id=r.correlation_id, actor=r.actor,
-        error=r.error, created_at=r.created_at, updated_at=r.updated_at,
-    )
-
-
-def _step(r: Any) -> StepRow:
-    return StepRow(
-        id=r.id, activation_id=r.activation_id, position=int(r.position), service_id=r.service_id,
-        depends_on=list(r.depends_on or []), from_state=r.from_state, to_state=r.to_state,
-        changes=list(r.changes or []), by_value=list(r.by_value or []), action=r.action, status=r.status,
-        compensation=r.compensation, before_doc=r.before_doc, after_doc=r.after_doc, attempts=int(r.attempts),
-        done_order=r.done_order, result=r.result, error=r.error, started_at=r.started_at,
-        finished_at=r.finished_at,
-    )
-
+__all__ = ["UNFINISHED", "ActivationRepository", "ActivationRow", "NewStep", "StepRow"]
 
 def _lease_free(now: datetime) -> ColumnElement[bool]:
     return or_(activation.c.lease_owner.is_(None), activation.c.lease_expires < now)
@@ -164,18 +86,18 @@ class ActivationRepository:
         if for_update and self._postgres:
             stmt = stmt.with_for_update()
         r = (await self.conn.execute(stmt)).first()
-        return _activation(r) if r else None
+        return activation_row(r) if r else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, ActivationRow]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
         rows = (await self.conn.execute(select(activation).where(activation.c.id.in_(wanted)))).all()
-        return {r.id: _activation(r) for r in rows}
+        return {r.id: activation_row(r) for r in rows}
 
     async def steps(self, activation_id: str, *, light: bool = False) -> list[StepRow]:
         """The steps of an activation in plan order; `light` leaves out the documents (for summaries)."""
-        columns = [c for c in activation_step.c if not (light and c.name in _HEAVY)]
+        columns = [c for c in activation_step.c if not (light and c.name in HEAVY_COLUMNS)]
         stmt = (
             select(*columns)
             .where(activation_step.c.activation_id == activation_id)
@@ -183,12 +105,12 @@ class ActivationRepository:
         )
         rows = (await self.conn.execute(stmt)).all()
         if not light:
-            return [_step(r) for r in rows]
-        return [_step(_Proxy({**dict.fromkeys(_HEAVY), **r._mapping})) for r in rows]
+            return [step_row(r) for r in rows]
+        return [step_row(RowProxy({**dict.fromkeys(HEAVY_COLUMNS), **r._mapping})) for r in rows]
 
     async def step(self, step_id: str) -> StepRow | None:
         r = (await self.conn.execute(select(activation_step).where(activation_step.c.id == step_id))).first()
-        return _step(r) if r else None
+        return step_row(r) if r else None
 
     async def unfinished_for(
         self, service_ids: Iterable[str], *, for_update: bool = False
@@ -209,8 +131,8 @@ class ActivationRepository:
         out = []
         for r in rows:
             m = r._mapping
-            act = _activation(_Proxy({c.name: m[activation.c[c.name]] for c in activation.c}))
-            step = _step(_Proxy({c.name: m[activation_step.c[c.name]] for c in activation_step.c}))
+            act = activation_row(RowProxy({c.name: m[activation.c[c.name]] for c in activation.c}))
+            step = step_row(RowProxy({c.name: m[activation_step.c[c.name]] for c in activation_step.c}))
             out.append((act, step))
         return out
 
@@ -411,10 +333,3 @@ def _no_started_step(activation_id: str) -> ColumnElement[bool]:
             activation_step.c.activation_id == activation_id, activation_step.c.status != "pending"
         )
     )
-
-
-class _Proxy:
-    """Attribute access over a dict, so joined rows convert with the same helpers as plain ones."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
