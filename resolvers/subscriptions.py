@@ -9,6 +9,9 @@ A tree (`treeOf`) is the bundle and every service below it through `supportingSe
 events arrive: members known at subscription time, members an event of the tree announces, and any other
 service whose bundles lead up to a known one (looked up when its event arrives: one statement per level, so
 members created by value in the same request as their bundle, whose events come first, are in the tree too).
+The bundles taken into account are those of the to-be: a write under way that adds a member (by value or by
+reference) links it only when the bundle's own step succeeds, after the member's events (members before their
+bundle), so the members the tree's unfinished work will list count as well.
 A member removed from the tree keeps being reported until the subscription ends.
 """
 
@@ -21,6 +24,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ValidationFailed
 from resolvers.events import EVENT_TYPES, MONITOR_EVENTS, SERVICE_EVENTS
 from resolvers.feed import EventFeed, FeedEvent
+from resolvers.forecast import Chain, predict
 from resolvers.matching import parse_event_query
 from resolvers.navigation import MAX_TREE_DEPTH, Navigation, member_ids
 from store.query import Condition
@@ -59,6 +63,7 @@ class Tree:
     """Membership of one bundle's tree, growing as events reveal members (see the module docstring)."""
 
     navigation: Navigation
+    store: Store
     root: str
     known: set[str] = field(default_factory=set)
 
@@ -69,19 +74,39 @@ class Tree:
     async def contains(self, event: FeedEvent) -> bool:
         service = event.payload.get("event", {}).get("service") or {}
         sid = event.resource_id
-        if sid not in self.known and not await self._reaches_known(sid):
+        if sid not in self.known and not await self._joins(sid):
             return False
         self.known.add(sid)
         if event.event_type != "ServiceDeleteEvent":
             self.known.update(member_ids(service))
         return True
 
-    async def _reaches_known(self, sid: str) -> bool:
+    async def _joins(self, sid: str) -> bool:
+        # The unfinished work is read before the stored links: work that finishes in between has stored them.
+        pending = await self._pending_members()
+        return sid in pending or await self._reaches(sid, self.known | pending)
+
+    async def _pending_members(self) -> set[str]:
+        """Members the tree's services will list once their unfinished work is done."""
+        async with self.store.read() as uow:
+            chains: dict[str, Chain] = {}
+            for act, step in await uow.activations.unfinished_for(sorted(self.known)):
+                chains.setdefault(step.service_id, []).append((act, step))
+            # only a change of attributes can add a member; a state change alone cannot
+            changing = [sid for sid, chain in chains.items() if any(s.changes or s.by_value for _, s in chain)]
+            rows = await uow.services.get_many(changing)
+        pending: set[str] = set()
+        for sid, row in rows.items():
+            to_be, _ = predict(row.doc, chains[sid])
+            pending.update(member_ids(to_be))
+        return pending - self.known
+
+    async def _reaches(self, sid: str, tree: set[str]) -> bool:
         seen, frontier = {sid}, [sid]
         for _ in range(MAX_TREE_DEPTH):
             bundles = await self.navigation.bundles(frontier)
             parents = {r.service_id for rel in bundles.values() for r in rel} - seen
-            if parents & self.known:
+            if parents & tree:
                 return True
             if not parents:
                 return False
@@ -129,7 +154,7 @@ class Subscriptions:
         )
         tree: Tree | None = None
         if tree_of is not None:
-            tree = Tree(self.navigation, tree_of)
+            tree = Tree(self.navigation, self.store, tree_of)
             await tree.load(ctx)
 
         async def chosen(event: FeedEvent) -> bool:
