@@ -11,6 +11,7 @@ from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from resolvers.errors import EventStreamInterrupted, InvalidQuery, ValidationFailed
 from resolvers.patching import Patch
+from resolvers.services import ServiceResult
 from store.bus import SubscriberDropped
 from store.outbox import OutboxEvent
 from store.uow import Store
@@ -25,16 +26,32 @@ async def outbox(store: Store, after: int = 0) -> list[OutboxEvent]:
     return events
 
 
-async def writes(res: Resolvers, prefix: str, count: int, parallel: int = 3) -> None:
-    """`count` creates and state changes from `parallel` concurrent writers."""
+async def writes(res: Resolvers, prefix: str, count: int, parallel: int = 3) -> list[str]:
+    """`count` creates and state changes from `parallel` concurrent writers; the monitors of their work."""
+    monitors: list[str] = []
 
     async def writer(w: int) -> None:
         for i in range(count // parallel):
             created = await res.services.create(CTX, simple(f"{prefix}-{w}-{i}"))
+            monitors.extend(str(m["id"]) for m in [created.monitor] if m is not None)
             if i % 2:
-                await res.services.patch(CTX, created.service["id"], _state("reserved"))
+                patched = await res.services.patch(CTX, created.service["id"], _state("reserved"))
+                monitors.extend(str(m["id"]) for m in [patched.monitor] if m is not None)
 
     await asyncio.gather(*(writer(w) for w in range(parallel)))
+    return monitors
+
+
+def monitor_id(result: ServiceResult) -> str:
+    assert result.monitor is not None, result
+    return str(result.monitor["id"])
+
+
+async def settled(res: Resolvers, monitors: list[str]) -> None:
+    """Wait (bounded, woken by the engine) until the work of these monitors is done: its events are all in."""
+    for monitor_id in monitors:
+        monitor = await res.engine.wait(CTX, monitor_id, WAIT)
+        assert monitor is not None and monitor["state"] == "Completed", monitor
 
 
 def _state(state: str) -> Patch:
@@ -85,19 +102,28 @@ async def _count_above(store: Store, seq: int, n: int) -> bool:
 async def test_live_only_stream_starts_now_and_filters(database_url: str) -> None:
     async with running(event_settings(database_url)) as r:
         res: Resolvers = r.app.state.resolvers
-        before = (await res.services.create(CTX, simple("before"))).service["id"]
+        made = await res.services.create(CTX, simple("before"))
+        await settled(res, [monitor_id(made)])  # its work's events too are before the stream
+        before = made.service["id"]
         baseline = res.feed.bus.status.subscribers  # the hub dispatcher listens too
         stream = res.feed.stream(CTX, query="eventType=ServiceStateChangeEvent")
         pending = asyncio.create_task(anext(stream))
         await eventually(lambda: _subscribers(res, baseline + 1), what="the subscription")
-        await res.services.patch(CTX, before, _state("reserved"))
-        created = (await res.services.create(CTX, simple("after"))).service["id"]
-        await res.services.patch(CTX, created, _state("active"))
-        first = await asyncio.wait_for(pending, WAIT)
-        events = [first] if first.resource_id == created else [first, await asyncio.wait_for(anext(stream), WAIT)]
+        mark = (await outbox(res.store))[-1].seq
+        reserved = await res.services.patch(CTX, before, _state("reserved"))
+        after = await res.services.create(CTX, simple("after"))
+        created = after.service["id"]
+        activated = await res.services.patch(CTX, created, _state("active"))
+        await settled(res, [monitor_id(reserved), monitor_id(after), monitor_id(activated)])
+        expected = [e for e in await outbox(res.store, mark) if e.event_type == "ServiceStateChangeEvent"]
+        events = [await asyncio.wait_for(pending, WAIT)]
+        events += [await asyncio.wait_for(anext(stream), WAIT) for _ in expected[1:]]
         await stream.aclose()
-        assert all(e.event_type == "ServiceStateChangeEvent" for e in events)
-        assert events[-1].resource_id == created and events[-1].payload["event"]["service"]["state"] == "active"
+        assert [e.seq for e in events] == [e.seq for e in expected]  # nothing from before, only state changes
+        reached = [(e.resource_id, e.payload["event"]["service"]["state"]) for e in events]
+        # the two services' work runs side by side: each one's own changes in order
+        assert [state for sid, state in reached if sid == before] == ["reserved"]
+        assert [state for sid, state in reached if sid == created][-1] == "active"
         assert res.feed.bus.status.subscribers == baseline  # closing the stream unsubscribed it
 
 
@@ -108,16 +134,19 @@ async def _subscribers(res: Resolvers, n: int) -> bool:
 async def test_a_slow_consumer_is_dropped_by_the_bus_and_catches_up_from_the_outbox(database_url: str) -> None:
     async with running(event_settings(database_url, bus_queue_size=2)) as r:
         res: Resolvers = r.app.state.resolvers
-        await res.services.create(CTX, simple("start"))
+        # Writes return at once and their work adds events later: each phase waits for that work to be done.
+        await settled(res, [monitor_id(await res.services.create(CTX, simple("start")))])
         start = (await outbox(res.store))[-1]
         baseline = res.feed.bus.status.subscribers
         stream = res.feed.stream(CTX, after=start.event_id)
         pending = asyncio.create_task(anext(stream))
         await eventually(lambda: _subscribers(res, baseline + 1), what="the subscription")
-        await res.services.create(CTX, simple("first"))
+        first_write = await res.services.create(CTX, simple("first"))
         first = await asyncio.wait_for(pending, WAIT)
+        assert first.resource_id == first_write.service["id"]
 
-        await writes(res, "burst", 30)  # the consumer reads nothing meanwhile: far beyond its queue of 2
+        burst = await writes(res, "burst", 30)  # the consumer reads nothing meanwhile: far beyond its queue of 2
+        await settled(res, [monitor_id(first_write), *burst])
         await eventually(lambda: _dropped(res), what="the bus dropping the slow subscriber")
         last = (await outbox(res.store))[-1]
         rest = await collect_until(stream, last.event_id)

@@ -125,7 +125,12 @@ PARITY_QUERIES = [
 async def test_same_answers_as_the_sql_compiler(resolvers: Resolvers, query: str) -> None:
     ctx = RequestContext()
     for doc in DOCS:
-        await resolvers.services.create(ctx, {**doc, "serviceSpecification": {"name": "spec"}})
+        created = await resolvers.services.create(ctx, {**doc, "serviceSpecification": {"name": "spec"}})
+        # The state is the as-is: it is stored once the engine's driver has reached it.
+        assert created.monitor is not None
+        monitor = await resolvers.engine.wait(ctx, str(created.monitor["id"]), 30)
+        assert monitor is not None and monitor["state"] == "Completed", monitor
+        assert (await resolvers.services.get(ctx, doc["id"])).service["state"] == doc["state"]
     conditions = parse(query).conditions
     by_sql = {s["id"] for s in (await resolvers.services.search(ctx, parse(query))).items}
     by_python = {d["id"] for d in DOCS if matches(conditions, {k: v for k, v in d.items() if k != "id"})}
