@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from resolvers.feed import EventFeed
-from resolvers.hubs import Hubs
 from resolvers.drivers import DriverRegistry
 from resolvers.engine import Engine, EngineConfig
+from resolvers.feed import EventFeed
+from resolvers.hubs import Hubs
 from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.navigation import Navigation
