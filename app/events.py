@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.settings import Settings
-from resolvers.delivery import DeliveryPolicy
-from resolvers.dispatcher import Dispatcher, DispatcherConfig
+from resolvers.rules.delivery import DeliveryPolicy
+from resolvers.workers.dispatcher import Dispatcher, DispatcherConfig
+from resolvers.workers.relay import Relay
 from store.bus import open_bus
-from store.relay import Relay
 from store.uow import Store
 
 

@@ -13,8 +13,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.events import EventPipeline
 from app.settings import Settings
+from resolvers.activation.drivers import DriverRegistry
 from resolvers.api import Resolvers
-from resolvers.drivers import DriverRegistry
 from resolvers.engine import EngineConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes

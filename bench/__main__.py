@@ -16,7 +16,7 @@ from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from store import migrate
 from store.db import Database
-from store.query import Condition, ListQuery, SortKey
+from store.query_form import Condition, ListQuery, SortKey
 from store.uow import Store
 
 STATES = ("designed", "reserved", "inactive", "active")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from resolvers.drivers import DriverRegistry
+from resolvers.activation.drivers import DriverRegistry
 from resolvers.engine import Engine, EngineConfig
 from resolvers.feed import EventFeed
 from resolvers.hubs import Hubs
-from resolvers.lifecycle import PROFILES
 from resolvers.monitors import Monitors
 from resolvers.navigation import Navigation
+from resolvers.rules.lifecycle import PROFILES
 from resolvers.services import Services
 from resolvers.subscriptions import Subscriptions
 from resolvers.transitions import Transitions

@@ -11,15 +11,15 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from resolvers import monitor_docs
+from resolvers.activation.drivers import DriverRegistry
+from resolvers.activation.execution import ExecutionEnv
+from resolvers.activation.intake import Intake, Submitted
+from resolvers.activation.notify import Notifier
+from resolvers.activation.writes import render_monitor
 from resolvers.context import RequestContext
-from resolvers.drivers import DriverRegistry
-from resolvers.emitting import render_monitor
-from resolvers.execution import Env
-from resolvers.intake import Intake, Submitted
-from resolvers.lifecycle import Lifecycle
-from resolvers.notify import Notifier
-from resolvers.runner import Runner, new_owner
+from resolvers.rules import monitor_docs
+from resolvers.rules.lifecycle import Lifecycle
+from resolvers.workers.runner import Runner, new_owner
 from store.uow import Store
 
 
@@ -49,7 +49,7 @@ class Engine:
         self.store = store
         self.drivers = drivers or DriverRegistry()
         self.notifier = Notifier()
-        self.env = Env(
+        self.env = ExecutionEnv(
             store=store, lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
             owner=owner or new_owner(), concurrency=max(1, self.config.concurrency),
             compensation_attempts=max(1, self.config.compensation_attempts),

@@ -20,11 +20,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from resolvers.context import RequestContext
-from resolvers.errors import EventStreamInterrupted, ValidationFailed
-from resolvers.matching import matches, parse_event_query
+from resolvers.rules.errors import EventStreamInterrupted, ValidationFailed
+from resolvers.rules.matching import matches, parse_event_query
 from store.bus import Bus, SubscriberDropped
 from store.outbox import OutboxEvent
-from store.query import Condition
+from store.query_form import Condition
 from store.uow import Store
 
 FeedEvent = OutboxEvent

@@ -2,7 +2,7 @@
 
 The one implementation behind REST and GraphQL. Registering stores the listener with its cursor at the end of
 the outbox: it receives every event committed after registration that matches its `query`. Delivery itself
-is the dispatcher's (resolvers.dispatcher), never the request's.
+is the dispatcher's (resolvers.workers.dispatcher), never the request's.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.context import RequestContext
-from resolvers.delivery import check_callback, check_secret
-from resolvers.errors import InvalidQuery, NotFound, ValidationFailed
-from resolvers.matching import parse_event_query
-from resolvers.query import Page
+from resolvers.rules.delivery import check_callback, check_secret
+from resolvers.rules.errors import InvalidQuery, NotFound, ValidationFailed
+from resolvers.rules.matching import parse_event_query
+from resolvers.rules.query_check import Page
 from store.hubs import DeliveryRow, HubRow
 from store.uow import Store
 

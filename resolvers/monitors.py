@@ -1,4 +1,4 @@
-"""Monitor reads (the activation engine writes them, see resolvers.progress and resolvers.intake).
+"""Monitor reads (the activation engine writes them, see resolvers.activation.progress and resolvers.activation.intake).
 
 `state` is stored as `InProgress`, `InError` or `Completed`; a filter on it accepts the published variants
 (`In Progress`, `inProgress`, `completed`...), so a client copying the user guide's samples finds its monitors.
@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from resolvers import monitor_docs
 from resolvers.context import RequestContext
-from resolvers.errors import NotFound, ValidationFailed
-from resolvers.query import ListQuery, Page, check, select_fields
+from resolvers.rules import monitor_docs
+from resolvers.rules.errors import NotFound, ValidationFailed
+from resolvers.rules.query_check import ListQuery, Page, check, select_fields
 from store.errors import BadValue
 from store.monitors import MonitorRow
-from store.query import Condition
+from store.query_form import Condition
 from store.uow import Store
 
 

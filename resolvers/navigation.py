@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import RequestContext
-from resolvers.documents import ref_id
-from resolvers.errors import ValidationFailed
 from resolvers.monitors import render as render_monitor
 from resolvers.rendering import render_services
+from resolvers.rules.documents import ref_id
+from resolvers.rules.errors import ValidationFailed
 from resolvers.services import etag
 from store.services import Revision
 from store.uow import Store

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers import documents, events
 from resolvers.context import RequestContext
-from resolvers.intents import EXTENSION
-from store.activations import ActivationRow, StepRow
+from resolvers.rules import documents, envelope
+from resolvers.rules.intents import EXTENSION
+from store.activation_repo import ActivationRow, StepRow
 from store.services import ServiceRow
 from store.uow import UnitOfWork
 
@@ -38,7 +38,7 @@ def under_way(ctx: RequestContext, chain: list[tuple[ActivationRow, StepRow]]) -
             "status": _status(act, step),
             "action": step.action,
             "targetState": step.to_state,
-            "changedAttributes": events.changed_attributes(step.changes),
+            "changedAttributes": envelope.changed_attributes(step.changes),
         }
         out.append(entry)
     return out

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from resolvers import documents, patching
+from resolvers.activation.intake import Intake, RequestInfo
 from resolvers.context import API_PREFIX, RequestContext
 from resolvers.engine import Engine
-from resolvers.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from resolvers.intake import Intake, RequestInfo
-from resolvers.lifecycle import Lifecycle
-from resolvers.query import ListQuery, Page, check, select_fields
 from resolvers.rendering import render_services
-from resolvers.validation import validate
+from resolvers.rules import documents, patching
+from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from resolvers.rules.lifecycle import Lifecycle
+from resolvers.rules.query_check import ListQuery, Page, check, select_fields
+from resolvers.rules.validation import validate
 from store.errors import BadValue, StaleVersion
 from store.services import Link, ServiceRow
 from store.uow import Store, UnitOfWork

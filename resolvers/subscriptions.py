@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
+from resolvers.activation.to_be import Chain, predict
 from resolvers.context import RequestContext
-from resolvers.errors import ValidationFailed
-from resolvers.events import EVENT_TYPES, MONITOR_EVENTS, SERVICE_EVENTS
 from resolvers.feed import EventFeed, FeedEvent
-from resolvers.forecast import Chain, predict
-from resolvers.matching import parse_event_query
 from resolvers.navigation import MAX_TREE_DEPTH, Navigation, member_ids
-from store.query import Condition
+from resolvers.rules.envelope import EVENT_TYPES, MONITOR_EVENTS, SERVICE_EVENTS
+from resolvers.rules.errors import ValidationFailed
+from resolvers.rules.matching import parse_event_query
+from store.query_form import Condition
 from store.uow import Store
 
 MAX_IDS = 1000

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import RequestContext
-from resolvers.errors import Conflict, InvalidTransition
-from resolvers.patching import Patch
+from resolvers.rules.errors import Conflict, InvalidTransition
+from resolvers.rules.patching import Patch
 from resolvers.services import ServiceResult, Services
 
 ATTEMPTS = 3

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from resolvers.validation import swagger
+from resolvers.rules.validation import swagger
 from rest_compat.http import context
 
 

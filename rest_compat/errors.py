@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resolvers.errors import (
+from resolvers.rules.errors import (
     Conflict,
     DependencyCycle,
     DomainError,

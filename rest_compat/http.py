@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from resolvers import payloads
 from resolvers.context import Caller, RequestContext
-from resolvers.errors import ValidationFailed
-from resolvers.query import Page
+from resolvers.rules import json_body
+from resolvers.rules.errors import ValidationFailed
+from resolvers.rules.query_check import Page
 from rest_compat.errors import RestError
 
 JSON_TYPES = ("application/json",)
@@ -49,7 +49,7 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise RestError(400, "InvalidBody", "the request needs a JSON body")
     try:
-        return payloads.loads(raw)
+        return json_body.loads(raw)
     except ValidationFailed as exc:
         raise RestError(400, "InvalidJson", exc.message) from exc
 

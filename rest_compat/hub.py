@@ -7,9 +7,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from resolvers.api import Resolvers
-from resolvers.errors import InvalidQuery
 from resolvers.hubs import registration, status
-from resolvers.query import Page
+from resolvers.rules.errors import InvalidQuery
+from resolvers.rules.query_check import Page
 from rest_compat import params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json

@@ -1,9 +1,9 @@
-"""REST query strings into the neutral query form; the parser itself is resolvers.querystring."""
+"""REST query strings into the neutral query form; the parser itself is resolvers.rules.tmf_query."""
 
 from __future__ import annotations
 
-from resolvers.errors import InvalidQuery
-from resolvers.querystring import RESERVED, parse, parse_filter_key, split_values
+from resolvers.rules.errors import InvalidQuery
+from resolvers.rules.tmf_query import RESERVED, parse, parse_filter_key, split_values
 
 __all__ = ["RESERVED", "parse", "parse_fields", "parse_filter_key", "split_values"]
 

@@ -8,11 +8,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from resolvers.api import Resolvers
-from resolvers.patching import Patch
+from resolvers.rules.patching import Patch
 from rest_compat import docs, hub, params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json
-from rest_compat.timing import policy_of, respond
+from rest_compat.prefer import policy_of, respond
 
 PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
 PATCH_TYPES = {

@@ -18,10 +18,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
-from resolvers import payloads
 from resolvers.api import Resolvers
 from resolvers.context import Caller, RequestContext
-from resolvers.errors import ValidationFailed
+from resolvers.rules import json_body
+from resolvers.rules.errors import ValidationFailed
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 
@@ -135,7 +135,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         A refusal is a JSONDecodeError, which Strawberry's WebSocket transports treat as a bad message.
         """
         try:
-            value = payloads.loads(data, payloads.MAX_DEPTH + ENVELOPE_DEPTH)
+            value = json_body.loads(data, json_body.MAX_DEPTH + ENVELOPE_DEPTH)
         except ValidationFailed as exc:
             raise json.JSONDecodeError(exc.message, data if isinstance(data, str) else "", 0) from exc
         try:  # "\ud800" is valid JSON but not text: no id, filter or document can hold it

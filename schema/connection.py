@@ -14,8 +14,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from resolvers.errors import InvalidQuery
-from resolvers.query import Page
+from resolvers.rules.errors import InvalidQuery
+from resolvers.rules.query_check import Page
 
 T = TypeVar("T")
 _PREFIX = "offset:"

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from resolvers.errors import (
+from resolvers.rules.errors import (
     Conflict,
     DomainError,
     InvalidTransition,

@@ -9,8 +9,8 @@ from typing import Annotated, Any, cast
 
 import strawberry
 
-from resolvers.errors import DomainError
 from resolvers.hubs import status
+from resolvers.rules.errors import DomainError
 from schema.context import GraphQLContext
 from schema.errors import NotFoundError, ValidationError, query_error, typed_error
 

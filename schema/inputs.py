@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from resolvers.query import Condition, SortKey
+from resolvers.rules.query_check import Condition, SortKey
 from schema.tmf import ServiceStateType
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.documents import ref_id
+from resolvers.rules.documents import ref_id
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, tmf_type
 from schema.tmf import Extensible

@@ -18,9 +18,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.context import RequestContext
-from resolvers.errors import DomainError, ValidationFailed
-from resolvers.patching import Patch
-from resolvers.payloads import bounded
+from resolvers.rules.errors import DomainError, ValidationFailed
+from resolvers.rules.json_body import bounded
+from resolvers.rules.patching import Patch
 from resolvers.services import ServiceResult
 from schema.context import GraphQLContext
 from schema.convert import from_tmf

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.errors import DomainError
 from resolvers.navigation import ServiceView
-from resolvers.query import ListQuery
+from resolvers.rules.errors import DomainError
+from resolvers.rules.query_check import ListQuery
 from resolvers.services import etag
 from schema.connection import Connection, connection, window
 from schema.context import GraphQLContext

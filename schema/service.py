@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.errors import ValidationFailed
 from resolvers.navigation import Related, Revision, ServiceView, check_depth, dependencies_of, member_ids
+from resolvers.rules.errors import ValidationFailed
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, tmf_type
 from schema.errors import query_error

@@ -14,8 +14,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.errors import DomainError
 from resolvers.feed import FeedEvent
+from resolvers.rules.errors import DomainError
 from schema.context import GraphQLContext
 from schema.convert import from_tmf
 from schema.errors import query_error

@@ -11,8 +11,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.errors import StaleVersion
-from store.query import ListQuery
-from store.querying import DocTable, search_page
+from store.query_form import ListQuery
+from store.query_sql import DocTable, search_page
 from store.tables import service, service_attr, service_link, service_revision
 from store.values import attr_rows, parse_instant
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.activations import ActivationRepository
+from store.activation_repo import ActivationRepository
 from store.db import Database
 from store.hubs import HubRepository
 from store.monitors import MonitorRepository

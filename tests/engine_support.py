@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 
 from app.factory import create_app
 from app.settings import Settings
+from resolvers.activation.drivers.simulated import SimulatedDriver
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.drivers.simulated import SimulatedDriver
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 WAIT = 30.0  # seconds: a bound, never a sleep

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 
 from app.factory import create_app
 from app.settings import Settings
-from resolvers.documents import links_of
+from resolvers.rules.documents import links_of
 from store.db import Database
 from store.uow import Store
 from tests import pg

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from resolvers.drivers import DriverError, DriverRegistry, Step, UnknownDriver
-from resolvers.drivers.http import HttpDriver
-from resolvers.drivers.simulated import SimulatedDriver
+from resolvers.activation.drivers import DriverError, DriverRegistry, Step, UnknownDriver
+from resolvers.activation.drivers.http import HttpDriver
+from resolvers.activation.drivers.simulated import SimulatedDriver
 from tests.engine_support import API, MakeHarness, harness_factory, service, summary
 
 __all__ = ["harness_factory"]

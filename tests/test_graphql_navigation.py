@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.patching import Patch
+from resolvers.rules.patching import Patch
 from tests.graphql import done, ok
 
 SPEC = {"name": "vCPE"}

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from app.factory import create_app
 from app.settings import Settings
-from resolvers.errors import InvalidTransition
-from resolvers.lifecycle import PERMISSIVE, STATES, STRICT, Lifecycle
+from resolvers.rules.errors import InvalidTransition
+from resolvers.rules.lifecycle import PERMISSIVE, STATES, STRICT, Lifecycle
 from tests.tmf import API, MERGE, assert_tmf_error, create, minimal
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers import intents, monitor_docs, planning
-from resolvers.errors import Conflict, DependencyCycle, InvalidTransition
-from resolvers.intents import Decision, InFlight
-from resolvers.lifecycle import STRICT
-from resolvers.planning import Edge
+from resolvers.rules import intents, monitor_docs, planning
+from resolvers.rules.errors import Conflict, DependencyCycle, InvalidTransition
+from resolvers.rules.intents import Decision, InFlight
+from resolvers.rules.lifecycle import STRICT
+from resolvers.rules.planning import Edge
 
 
 @pytest.mark.parametrize(

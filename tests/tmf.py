@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from store.query import ListQuery
+from store.query_form import ListQuery
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 MERGE = {"Content-Type": "application/merge-patch+json"}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from resolvers.delivery import DeliveryPolicy, body_of, headers, sign, verify
+from resolvers.rules.delivery import DeliveryPolicy, body_of, headers, sign, verify
 from store.uow import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from resolvers.validation import validate
+from resolvers.rules.validation import validate
 from store.outbox import OutboxEvent
 from tests.events.support import API, bundle
 

@@ -9,8 +9,8 @@ import pytest
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.errors import EventStreamInterrupted, InvalidQuery, ValidationFailed
-from resolvers.patching import Patch
+from resolvers.rules.errors import EventStreamInterrupted, InvalidQuery, ValidationFailed
+from resolvers.rules.patching import Patch
 from resolvers.services import ServiceResult
 from store.bus import SubscriberDropped
 from store.outbox import OutboxEvent

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from resolvers.delivery import SIGNATURE_HEADER, verify
-from resolvers.matching import matches, parse_event_query
+from resolvers.rules.delivery import SIGNATURE_HEADER, verify
+from resolvers.rules.matching import matches, parse_event_query
 from store.outbox import OutboxEvent
 from tests.events.support import (
     API,

@@ -1,4 +1,4 @@
-"""resolvers.matching: filters evaluated in Python with the semantics of the SQL compiler."""
+"""resolvers.rules.matching: filters evaluated in Python with the semantics of the SQL compiler."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.errors import InvalidQuery
-from resolvers.matching import matches, parse_event_query
-from resolvers.querystring import parse
-from store.query import Condition
+from resolvers.rules.errors import InvalidQuery
+from resolvers.rules.matching import matches, parse_event_query
+from resolvers.rules.tmf_query import parse
+from store.query_form import Condition
 
 EVENT = {
     "eventId": "e-1",

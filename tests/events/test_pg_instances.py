@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.errors import EventStreamInterrupted
+from resolvers.rules.errors import EventStreamInterrupted
 from store.bus import SubscriberDropped
 from store.bus_postgres import APPLICATION_NAME
 from store.outbox import OutboxEvent

@@ -1,0 +1,1 @@
+"""The activation engine: intake of writes, the to-be, execution, progress, drivers."""

@@ -1,0 +1,381 @@
+"""Running one activation: its steps in dependency order, concurrently within a bound; compensation on failure.
+
+Crash safety rests on three records, each committed before the next thing happens:
+1. a step is marked `running` (with the action and the documents it will send) *before* its driver is called;
+2. the driver's answer is recorded *after* the call, together with its effect on the service (as-is state,
+   revision, events) and the Monitor's progress, in one transaction;
+3. compensation is marked `running` before the driver's `compensate` and `done` after, with the service
+   restored to the document it had before the step.
+A runner that dies between 1 and 2 leaves the step `running`: whoever resumes the activation sends it again
+with the same step id (drivers are idempotent per step id), so no work is ever sent under two ids.
+Every transaction begins by checking the lease (`touch`): a runner that lost it records nothing.
+Locks are taken in one order everywhere, services before activations (requests do the same), so that
+PostgreSQL never sees two transactions waiting for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from resolvers.activation import progress
+from resolvers.activation.drivers import DriverRegistry, Step
+from resolvers.activation.notify import Notifier
+from resolvers.activation.writes import apply_doc, delete_service
+from resolvers.context import RequestContext
+from resolvers.rules import intents
+from resolvers.rules.errors import DomainError
+from resolvers.rules.lifecycle import Lifecycle
+from store.activation_repo import ActivationRow, StepRow
+from store.uow import Store, UnitOfWork
+
+log = logging.getLogger("tmf640.engine")
+T = TypeVar("T")
+
+
+class LeaseLost(Exception):
+    """Another runner holds this activation now: stop without recording anything."""
+
+
+class Stopping(Exception):
+    """The server is shutting down: leave the activation as recorded (a driver call under way stays in doubt)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ExecutionEnv:
+    """What executions share: the store, the rules, the drivers, and the runner's identity."""
+
+    store: Store
+    lifecycle: Lifecycle
+    drivers: DriverRegistry
+    notifier: Notifier
+    owner: str
+    concurrency: int = 8
+    compensation_attempts: int = 3
+    compensation_backoff: float = 0.2
+    progress_seconds: float = 0.5  # a Monitor's per-member summary is rewritten at most this often while it runs
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def outside(self, work: Awaitable[T]) -> T:
+        """Await a driver call (or a pause) unless the server stops first.
+
+        Stopping interrupts only what happens outside the database: a transaction is never cut in half.
+        """
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Stopping()
+
+
+class Execution:
+    def __init__(self, env: ExecutionEnv, activation_id: str) -> None:
+        self.env = env
+        self.id = activation_id
+        self._published = float("-inf")
+
+    async def run(self) -> None:
+        for _ in range(3):  # a cancel that lands while finishing sends the activation back to compensation
+            act = await self._load()
+            if act is None or act.finished:
+                return
+            failed = False
+            if not (act.cancel_requested or act.status == "compensating"):
+                if act.status == "queued":
+                    await self._set_status("running")
+                failed = await self._forward()
+                act = await self._load()
+                if act is None:
+                    return
+            if act.cancel_requested or act.status == "compensating" or (failed and act.policy == "atomic"):
+                await self._compensate()
+            if await self._finish():
+                return
+
+    # ---- forward -----------------------------------------------------------------------------------------
+
+    async def _forward(self) -> bool:
+        """Run steps until none is left or the activation must stop; True when a step failed."""
+        steps = await self._steps()
+        status = {s.id: s.status for s in steps}
+        atomic = (await self._load_checked()).policy == "atomic"
+        running: dict[asyncio.Task[str], str] = {}
+        for s in steps:
+            if s.status == "running":  # in doubt: the previous runner died during the call
+                running[asyncio.create_task(self._redo(s))] = s.id
+        failed = False
+        try:
+            while True:
+                if self.env.stopping.is_set():
+                    raise Stopping()
+                stop = (failed and atomic) or (await self._load_checked()).cancel_requested
+                if not stop:
+                    await self._launch(steps, status, running)
+                if not running:
+                    return failed
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    step_id = running.pop(task)
+                    status[step_id] = task.result()
+                    failed = failed or status[step_id] == "failed"
+        finally:
+            # Let started steps reach their own safe point (never cut a transaction): they finish, or stop at
+            # the driver call when the server stops, or find the lease lost when they record.
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _launch(
+        self, steps: list[StepRow], status: dict[str, str], running: dict[asyncio.Task[str], str]
+    ) -> None:
+        busy = set(running.values())
+        for s in steps:
+            if len(running) >= self.env.concurrency:
+                return
+            if status[s.id] != "pending" or s.id in busy:
+                continue
+            deps = [status[d] for d in s.depends_on if d in status]
+            if any(d in ("failed", "cancelled") for d in deps):
+                await self._block(s, [d for d in s.depends_on if status.get(d) in ("failed", "cancelled")])
+                status[s.id] = "cancelled"
+            elif all(d == "succeeded" for d in deps):
+                running[asyncio.create_task(self._start(s))] = s.id
+
+    async def _block(self, step: StepRow, blockers: list[str]) -> None:
+        now = _now()
+        async with self.env.store.write() as uow:
+            await self._touch(uow, now)
+            await uow.activations.finish_step(
+                step.id, status="cancelled", now=now, expect=("pending",),
+                error=f"not started: step {', '.join(blockers)} did not succeed",
+            )
+            await self._progress(uow, now)
+
+    async def _start(self, step: StepRow) -> str:
+        """Decide the step against the as-is service and record it as running; then call the driver."""
+        now = _now()
+        async with self.env.store.write() as uow:
+            row = await uow.services.get(step.service_id, for_update=True)  # lock order: service, activation
+            await self._touch(uow, now)
+            act = await self._load_checked(uow)
+            fresh = await uow.activations.step(step.id)
+            if act.cancel_requested or fresh is None or fresh.status != "pending":
+                return fresh.status if fresh is not None else "cancelled"
+            try:
+                if row is None:
+                    raise DomainError(f"service {step.service_id!r} no longer exists")
+                res = intents.resolve(row.doc, fresh.changes, fresh.to_state, self.env.lifecycle)
+            except DomainError as exc:
+                await uow.activations.finish_step(step.id, status="failed", now=now, expect=("pending",),
+                                                  error=exc.message)
+                await self._progress(uow, now)
+                return "failed"
+            if res.action is None:  # nothing for the network: the intent becomes the as-is at once
+                order = await self._touch(uow, now, count_done=True)
+                await uow.activations.finish_step(
+                    step.id, status="succeeded", now=now, expect=("pending",), done_order=order, action=None,
+                    from_state=res.from_state, before=res.before, after=res.after,
+                )
+                await apply_doc(uow, self._ctx(act), step.service_id, res.after, now,
+                                operation=self._operation(act), by_value=fresh.by_value)
+                await self._progress(uow, now)
+                return "succeeded"
+            await uow.activations.start_step(step.id, action=res.action, from_state=res.from_state,
+                                             before=res.before, after=res.after, now=now)
+        started = await self._step(step.id)
+        return await self._call(started)
+
+    async def _redo(self, step: StepRow) -> str:
+        now = _now()
+        async with self.env.store.write() as uow:
+            await self._touch(uow, now)
+            await uow.activations.retry_step(step.id, now)
+        return await self._call(await self._step(step.id))
+
+    async def _call(self, step: StepRow) -> str:
+        act = await self._load_checked()
+        call = self._driver_step(act, step)
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            result = await self.env.outside(self.env.drivers.for_service(call.service).execute(call))
+        except Stopping:
+            raise
+        except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
+            error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        now = _now()
+        async with self.env.store.write() as uow:
+            await uow.services.get(step.service_id, for_update=True)
+            order = await self._touch(uow, now, count_done=error is None)
+            if error is not None:
+                await uow.activations.finish_step(step.id, status="failed", now=now, error=error)
+                await self._progress(uow, now)
+                return "failed"
+            if not await uow.activations.finish_step(step.id, status="succeeded", now=now, result=result,
+                                                     done_order=order):
+                current = await uow.activations.step(step.id)
+                return current.status if current else "failed"
+            await apply_doc(uow, self._ctx(act), step.service_id, step.after_doc or {}, now,
+                            operation=self._operation(act), by_value=step.by_value)
+            await self._progress(uow, now)
+        return "succeeded"
+
+    # ---- compensation ------------------------------------------------------------------------------------
+
+    async def _compensate(self) -> None:
+        """Undo what succeeded, newest first, one at a time; steps never started are cancelled."""
+        now = _now()
+        async with self.env.store.write() as uow:
+            await self._touch(uow, now)
+            act = await self._load_checked(uow)
+            reason = "cancelled" if act.cancel_requested else "not started: the activation failed"
+            await uow.activations.cancel_pending_steps(self.id, now, reason)
+            if act.status != "compensating":
+                await uow.activations.set_status(self.id, "compensating", now)
+            await self._progress(uow, now, force=True)
+        steps = await self._steps()
+        todo = [
+            s for s in steps if s.status in ("succeeded", "running") and s.compensation not in ("done", "failed")
+        ]
+        # In-doubt steps (running) may have been done last; then the rest in reverse order of success.
+        todo.sort(key=lambda s: (s.status != "running", -(s.done_order or 0)))
+        for step in todo:
+            if self.env.stopping.is_set():
+                raise Stopping()
+            await self._undo(step)
+
+    async def _undo(self, step: StepRow) -> None:
+        now = _now()
+        async with self.env.store.write() as uow:
+            await self._touch(uow, now)
+            await uow.activations.set_compensation(step.id, "running")
+        act = await self._load_checked()
+        error: str | None = None
+        if step.action is not None:
+            call = self._driver_step(act, step)
+            for attempt in range(self.env.compensation_attempts):
+                if attempt:
+                    await self.env.outside(asyncio.sleep(self.env.compensation_backoff * 2 ** (attempt - 1)))
+                try:
+                    await self.env.outside(self.env.drivers.for_service(call.service).compensate(call))
+                    error = None
+                    break
+                except Stopping:
+                    raise
+                except Exception as exc:
+                    error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        now = _now()
+        async with self.env.store.write() as uow:
+            await uow.services.get(step.service_id, for_update=True)
+            await self._touch(uow, now)
+            if error is None:
+                await uow.activations.set_compensation(step.id, "done")
+                if step.before_doc is not None:
+                    await apply_doc(uow, self._ctx(act), step.service_id, step.before_doc, now,
+                                    operation="compensate")
+            else:
+                await uow.activations.set_compensation(step.id, "failed", error=f"compensation failed: {error}")
+            await self._progress(uow, now)
+
+    # ---- the end -----------------------------------------------------------------------------------------
+
+    async def _finish(self) -> bool:
+        """Record the outcome and finish the Monitors; False when a cancel arrived and work must be undone."""
+        now = _now()
+        async with self.env.store.write() as uow:
+            act = await self._load_checked(uow)
+            if act.delete_root:
+                await uow.services.get(act.root_id, for_update=True)
+            await self._touch(uow, now)
+            act = await self._load_checked(uow)
+            result = progress.outcome(act, await uow.activations.steps(self.id))
+            if result.name == "completed":
+                if not await uow.activations.set_status(self.id, "completed", now, unless_cancelled=True):
+                    return False
+                if act.delete_root:
+                    await delete_service(uow, self._ctx(act), act.root_id, now)
+            else:
+                await uow.activations.set_status(self.id, result.name, now)
+            final = await self._load_checked(uow)
+            ids = await progress.publish(uow, final, now, final=True)
+        self.env.notifier.notify(ids)
+        log.info("activation %s %s", self.id, result.name)
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _driver_step(self, act: ActivationRow, step: StepRow) -> Step:
+        return Step(
+            id=step.id, activation_id=self.id, service_id=step.service_id, action=step.action or "",
+            service={"id": step.service_id, **(step.after_doc or {})},
+            before={"id": step.service_id, **(step.before_doc or {})}, from_state=step.from_state,
+            to_state=step.to_state, attempt=step.attempts, correlation_id=act.correlation_id,
+        )
+
+    @staticmethod
+    def _operation(act: ActivationRow) -> str:
+        return {"create": "state", "delete": "state"}.get(act.operation, act.operation)
+
+    @staticmethod
+    def _ctx(act: ActivationRow) -> RequestContext:
+        return progress.context_of(act)
+
+    async def _touch(self, uow: UnitOfWork, now: datetime, *, count_done: bool = False) -> int:
+        order = await uow.activations.touch(self.id, self.env.owner, now, count_done=count_done)
+        if order is None:
+            raise LeaseLost(self.id)
+        return order
+
+    async def _progress(self, uow: UnitOfWork, now: datetime, *, force: bool = False) -> None:
+        """Rewrite the Monitors' summary, at most every `progress_seconds` (a big bundle has many steps)."""
+        moment = time.monotonic()
+        if not force and moment - self._published < self.env.progress_seconds:
+            return
+        self._published = moment
+        await progress.publish(uow, await self._load_checked(uow), now, final=False)
+
+    async def _set_status(self, status: str) -> None:
+        now = _now()
+        async with self.env.store.write() as uow:
+            await self._touch(uow, now)
+            await uow.activations.set_status(self.id, status, now)
+
+    async def _load(self) -> ActivationRow | None:
+        async with self.env.store.read() as uow:
+            return await uow.activations.get(self.id)
+
+    async def _load_checked(self, uow: UnitOfWork | None = None) -> ActivationRow:
+        if uow is None:
+            act = await self._load()
+        else:
+            act = await uow.activations.get(self.id)
+        if act is None:
+            raise LeaseLost(self.id)
+        return act
+
+    async def _steps(self) -> list[StepRow]:
+        async with self.env.store.read() as uow:
+            return await uow.activations.steps(self.id)
+
+    async def _step(self, step_id: str) -> StepRow:
+        async with self.env.store.read() as uow:
+            step = await uow.activations.step(step_id)
+        if step is None:
+            raise LeaseLost(self.id)
+        return step

@@ -1,0 +1,116 @@
+"""An activation's Monitors: the per-member summary, progress while it runs, the outcome when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from resolvers.activation.writes import update_monitor
+from resolvers.context import Caller, RequestContext
+from resolvers.rules import monitor_docs
+from store.activation_repo import ActivationRow, StepRow
+from store.uow import UnitOfWork
+
+SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
+
+
+def context_of(act: ActivationRow) -> RequestContext:
+    """The request context an activation was submitted with (the runner acts on the caller's behalf)."""
+    return RequestContext(
+        caller=Caller(identity=act.actor), correlation_id=act.correlation_id or act.id, base_url=act.base_url
+    )
+
+
+def member_status(step: StepRow) -> str:
+    """pending | running | completed | failed | cancelled | compensating | compensated | compensationFailed."""
+    if step.compensation == "done":
+        return "compensated"
+    if step.compensation == "failed":
+        return "compensationFailed"
+    if step.compensation == "running":
+        return "compensating"
+    return {"succeeded": "completed"}.get(step.status, step.status)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str  # completed | failed | cancelled
+    monitor_state: str
+    status_code: int
+
+
+def outcome(act: ActivationRow, steps: list[StepRow]) -> Outcome:
+    failed = [s for s in steps if s.status == "failed"]
+    if act.cancel_requested:
+        return Outcome("cancelled", monitor_docs.IN_ERROR, 409)
+    if failed or any(s.compensation == "failed" for s in steps):
+        # A driver that refused is the network's failure (502); a step that could not even start is a conflict.
+        code = 502 if any(s.action for s in failed) or not failed else 409
+        return Outcome("failed", monitor_docs.IN_ERROR, code)
+    return Outcome("completed", monitor_docs.COMPLETED, SUCCESS_CODES.get(act.operation, 200))
+
+
+def summary(
+    ctx: RequestContext,
+    act: ActivationRow,
+    steps: list[StepRow],
+    states: dict[str, str | None],
+    outcome_name: str,
+) -> dict[str, Any]:
+    def state(sid: str) -> str | None:
+        return states.get(sid)
+
+    members = []
+    for s in steps:
+        entry: dict[str, Any] = {
+            "id": s.service_id, "href": ctx.service_href(s.service_id), "stepId": s.id, "action": s.action,
+            "fromState": s.from_state, "targetState": s.to_state, "status": member_status(s),
+            "state": state(s.service_id),
+        }
+        if s.error:
+            entry["error"] = s.error
+        if s.result:
+            entry["result"] = s.result
+        members.append(entry)
+    out: dict[str, Any] = {
+        "outcome": outcome_name,
+        "activation": act.id,
+        "operation": act.operation,
+        "policy": act.policy,
+        "service": {"id": act.root_id, "href": ctx.service_href(act.root_id), "state": state(act.root_id)},
+        "members": members,
+    }
+    if act.cancelled_by:
+        out["cancelledBy"] = act.cancelled_by
+    if act.error:
+        out["error"] = act.error
+    return out
+
+
+async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: bool) -> list[str]:
+    """Write the activation's current summary into each of its monitors; returns the monitor ids."""
+    ctx = context_of(act)
+    steps = await uow.activations.steps(act.id, light=True)
+    states = await uow.services.states([act.root_id, *(s.service_id for s in steps)])
+    result = outcome(act, steps) if final else None
+    body = summary(ctx, act, steps, states, result.name if result else "inProgress")
+    ids = []
+    for entry in act.monitors:
+        mid = entry["id"]
+        row = await uow.monitors.get(mid)
+        if row is None:
+            continue
+        if result is None:
+            doc = monitor_docs.progressed(row.doc, body)
+        elif entry.get("role") == "cancel":
+            # The request that went back asked for exactly this undoing: it succeeded when nothing is left.
+            undone = not any(s.compensation == "failed" for s in steps)
+            doc = monitor_docs.finished(
+                row.doc, monitor_docs.COMPLETED if undone else monitor_docs.IN_ERROR, 200 if undone else 502, body
+            )
+        else:
+            doc = monitor_docs.finished(row.doc, result.monitor_state, result.status_code, body)
+        await update_monitor(uow, ctx, mid, doc, now)
+        ids.append(mid)
+    return ids

@@ -1,6 +1,0 @@
-"""Activation drivers: the interface (base), the built-ins (simulated, http) and the registry."""
-
-from resolvers.drivers.base import Driver, DriverError, Step
-from resolvers.drivers.registry import DriverRegistry, UnknownDriver
-
-__all__ = ["Driver", "DriverError", "DriverRegistry", "Step", "UnknownDriver"]

@@ -1,0 +1,1 @@
+"""Background workers of one process: the activation runner, the outbox relay, the hub dispatcher."""

@@ -1,0 +1,289 @@
+"""The hub dispatcher: a background task POSTing each matching outbox event to each listener, in seq order.
+
+At-least-once, ordered per listener, never in the request path:
+- a listener's cursor (last delivered seq) advances only after its callback answered 2xx, in a transaction
+  that also records the attempt; a crash or restart before that re-sends the event (the only duplicates);
+- one event in flight per listener: the next is sent only after the previous one was accepted, so order holds;
+- a failed attempt schedules the next one after `DeliveryPolicy.delay` (exponential, capped); at the give-up
+  point the listener is marked `failing` and left alone until resumed (resolvers.hubs.Hubs.resume);
+- several processes on one PostgreSQL: a listener is served only under a lease (store.hubs): a conditional
+  update on `lease_owner`/`lease_until`, taken per run and renewed before every POST. The lease outlives the
+  HTTP timeout, so two processes never deliver to one listener at once.
+
+It wakes on every event the bus carries, when a listener is registered or resumed, when a backed-off retry
+falls due, and every `poll_interval` seconds as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
+from resolvers.rules.matching import matches, parse_event_query
+from store.bus import Bus, SubscriberDropped, Subscription
+from store.hubs import ACTIVE, HubRow
+from store.outbox import OutboxEvent
+from store.query_form import Condition
+from store.uow import Store
+
+log = logging.getLogger("tmf640.hub")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    poll_interval: float = 1.0
+    lease_seconds: float = 30.0
+    timeout: float = 10.0
+    batch: int = 100
+    concurrency: int = 16
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds <= self.timeout:
+            raise ValueError("the hub lease must outlast the HTTP timeout, or two processes could deliver at once")
+
+
+@dataclass(frozen=True)
+class DispatcherStatus:
+    owner: str
+    healthy: bool
+    error: str | None
+    serving: int
+
+
+class Dispatcher:
+    def __init__(self, store: Store, config: DispatcherConfig, *, bus: Bus | None = None,
+                 owner: str | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.bus = bus
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._queries: dict[str | None, tuple[Condition, ...]] = {}
+        self._error: str | None = None
+        self._stopping = False
+
+    @property
+    def status(self) -> DispatcherStatus:
+        running = self._task is not None and not self._task.done()
+        return DispatcherStatus(self.owner, running and self._error is None, self._error, len(self._workers))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
+        if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
+            self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
+
+    async def stop(self) -> None:
+        """Stop claiming, let each worker finish the POST in flight (up to the HTTP timeout), then cancel.
+
+        Finishing the current POST and recording it avoids re-sending it after a routine restart; workers
+        release their leases as they end, so another process can take over at once.
+        """
+        self._stopping = True
+        self.wake()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        tasks = [*([self._task] if self._task is not None else []), *self._workers.values()]
+        if tasks:  # no query is cut off mid-flight unless the grace period runs out
+            _done, late = await asyncio.wait(tasks, timeout=self.config.timeout)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._watch = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # ---- scheduling --------------------------------------------------------------------------------------
+
+    async def _watch_bus(self, bus: Bus, sub: Subscription | None) -> None:
+        try:
+            while True:
+                try:
+                    if sub is None:
+                        sub = bus.attach()
+                    async for _event in sub:
+                        self.wake()
+                except SubscriberDropped:
+                    if sub is not None:
+                        bus.detach(sub)
+                    sub = None
+                    self.wake()
+                    await asyncio.sleep(self.config.poll_interval)  # the bus is reconnecting; polling covers us
+        finally:
+            if sub is not None:
+                bus.detach(sub)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            next_retry: datetime | None = None
+            try:
+                next_retry = await self.tick()
+                self._error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._error = f"{type(exc).__name__}: {exc}"
+                log.error("hub dispatcher tick failed: %s", self._error, exc_info=exc)
+            timeout = self.config.poll_interval
+            if next_retry is not None:
+                timeout = min(timeout, max(0.0, (next_retry - _now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancel on 3.11
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def tick(self) -> datetime | None:
+        """Claim the listeners that have events to deliver and serve each in its own task.
+
+        Returns when the soonest backed-off retry falls due, if any.
+        """
+        now = _now()
+        async with self.store.read() as uow:
+            due = await uow.hubs.due(now, await uow.outbox.last_seq())
+        free = self.config.concurrency - len(self._workers)
+        for hub_id in due.ids:
+            if free <= 0 or self._stopping:
+                break
+            if hub_id in self._workers:
+                continue
+            async with self.store.write() as uow:
+                won = await uow.hubs.claim(hub_id, self.owner, now, now + self._lease())
+            if won:
+                log.debug("hub %s claimed by %s", hub_id, self.owner)
+                task = asyncio.create_task(self._serve(hub_id), name=f"tmf640-hub-{hub_id}")
+                self._workers[hub_id] = task
+                task.add_done_callback(lambda _t: self.wake())
+                free -= 1
+        return due.next_retry_at
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.config.lease_seconds)
+
+    # ---- one listener ------------------------------------------------------------------------------------
+
+    async def _serve(self, hub_id: str) -> None:
+        """Deliver everything pending for one listener, in order, until caught up or an attempt fails."""
+        try:
+            while not self._stopping:
+                async with self.store.read() as uow:
+                    hub = await uow.hubs.get(hub_id)
+                    if hub is None or hub.state != ACTIVE or hub.lease_owner != self.owner:
+                        return
+                    if hub.next_attempt_at is not None and hub.next_attempt_at > _now():
+                        return
+                    events = await uow.outbox.after(hub.cursor, self.config.batch)
+                if not events or not await self._deliver_batch(hub, events):
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._error = f"{type(exc).__name__}: {exc}"
+            log.error("hub %s: delivery run failed: %s", hub_id, self._error, exc_info=exc)
+        finally:
+            self._workers.pop(hub_id, None)
+            try:
+                async with self.store.write() as uow:
+                    await uow.hubs.release(hub_id, self.owner)
+            except Exception as exc:  # the lease then simply expires
+                log.warning("hub %s: could not release its lease: %s", hub_id, exc)
+
+    async def _deliver_batch(self, hub: HubRow, events: list[OutboxEvent]) -> bool:
+        """True when the whole batch was handled and the listener may have more; False to stop serving it."""
+        conditions = self._conditions(hub.query)
+        passed = hub.cursor
+        for event in events:
+            if self._stopping:
+                return False
+            if not matches(conditions, event.payload):
+                passed = event.seq
+                continue
+            if passed > hub.cursor and not await self._skip(hub, passed):
+                return False
+            if not await self._deliver(hub, event, hub.attempts + 1):
+                return False
+            hub = replace(hub, cursor=event.seq, attempts=0, first_failure_at=None)
+            passed = event.seq
+        return passed <= hub.cursor or await self._skip(hub, passed)
+
+    def _conditions(self, query: str | None) -> tuple[Condition, ...]:
+        if query not in self._queries:
+            self._queries[query] = parse_event_query(query)  # checked at registration
+        return self._queries[query]
+
+    async def _skip(self, hub: HubRow, seq: int) -> bool:
+        async with self.store.write() as uow:
+            return await uow.hubs.skip_to(hub.id, self.owner, seq, _now())
+
+    async def _deliver(self, hub: HubRow, event: OutboxEvent, attempt: int) -> bool:
+        """One POST of one event; records the attempt; True only when it was accepted (2xx)."""
+        async with self.store.write() as uow:
+            if not await uow.hubs.renew(hub.id, self.owner, _now() + self._lease()):
+                return False
+        assert self._client is not None
+        body = body_of(event.payload)
+        sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
+                               correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret)
+        status_code: int | None = None
+        error: str | None = None
+        started = time.monotonic()
+        try:
+            # Streamed and never read: only the status matters, and a listener's body cannot flood us.
+            async with self._client.stream("POST", hub.callback, content=body, headers=sent_headers) as response:
+                status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code} {response.reason_phrase}".strip()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        duration_ms = (time.monotonic() - started) * 1000
+        return await self._settle(hub, event, attempt, status_code, error, duration_ms)
+
+    async def _settle(self, hub: HubRow, event: OutboxEvent, attempt: int, status_code: int | None,
+                      error: str | None, duration_ms: float) -> bool:
+        now = _now()
+        policy = self.config.policy
+        async with self.store.write() as uow:
+            if error is None:
+                kept = await uow.hubs.delivered(hub.id, self.owner, event.seq, now)
+            else:
+                first = hub.first_failure_at or now
+                give_up = policy.gives_up(attempt, first, now)
+                kept = await uow.hubs.failed(hub.id, self.owner, attempts=attempt, first_failure_at=first,
+                                             next_attempt_at=now + policy.delay(attempt), error=error,
+                                             give_up=give_up, now=now)
+                if give_up and kept:
+                    log.warning("hub %s marked failing after %d attempts on event %s: %s",
+                                hub.id, attempt, event.event_id, error)
+            if kept or await uow.hubs.get(hub.id) is not None:
+                await uow.hubs.record(listener_id=hub.id, seq=event.seq, event_id=event.event_id,
+                                      event_type=event.event_type, attempt=attempt, at=now,
+                                      status_code=status_code, error=error, duration_ms=duration_ms,
+                                      delivered=error is None)
+        return error is None and kept

@@ -1,0 +1,205 @@
+"""Compile the neutral `ListQuery` into SQL over a document table: filters, sort, count and paging in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    Table,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from store.errors import BadValue
+from store.query_form import Condition, ListQuery, SortKey
+from store.values import parse_instant, parse_number
+
+
+@dataclass(frozen=True)
+class DocTable:
+    """A document table with its attribute index and the paths that have a projection column."""
+
+    table: Table
+    attrs: Table
+    owner: str
+    projections: dict[str, str] = field(default_factory=dict)
+
+    def column(self, dotted: str) -> ColumnElement[Any] | None:
+        name = self.projections.get(dotted)
+        return self.table.c[name] if name else None
+
+
+def _instant(value: str, path: str) -> datetime:
+    instant = parse_instant(value)
+    if instant is None:
+        raise BadValue(path, f"{value!r} is not an ISO 8601 date-time")
+    return instant
+
+
+class CodePointOrder(ColumnElement[Any]):
+    """Text ordered by code point on every backend: SQLite's BINARY already is; PostgreSQL needs COLLATE "C"
+    (its default collation follows the cluster's locale, which would make a sort depend on the host)."""
+
+    inherit_cache = True
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, element: ColumnElement[Any]) -> None:
+        self.element = element
+        self.type = element.type
+
+
+@compiles(CodePointOrder)
+def _plain_order(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.element, **kw)
+
+
+@compiles(CodePointOrder, "postgresql")
+def _c_collation_order(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.element, **kw)}) COLLATE "C"'
+
+
+def _projection_condition(col: ColumnElement[Any], cond: Condition) -> ColumnElement[bool]:
+    path = cond.dotted
+    if isinstance(col.type, DateTime):
+        values: list[Any] = [_instant(v, path) for v in cond.values]
+    elif not isinstance(col.type, String):  # booleans
+        if any(v not in ("true", "false") for v in cond.values):
+            raise BadValue(path, "expects true or false")
+        values = [v == "true" for v in cond.values]
+    else:
+        values = list(cond.values)
+    if cond.op == "regex":
+        return or_(*(col.regexp_match(v) for v in cond.values))
+    if cond.op == "eq":
+        return col.in_(values)
+    return or_(*(_compare(col, cond.op, v) for v in values))
+
+
+def _compare(col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    result: ColumnElement[bool]
+    if op == "gt":
+        result = col > value
+    elif op == "gte":
+        result = col >= value
+    elif op == "lt":
+        result = col < value
+    else:
+        result = col <= value
+    return result
+
+
+def _attr_value_condition(attrs: Table, cond: Condition, value: str) -> ColumnElement[bool]:
+    text, num, when = attrs.c.value_text, attrs.c.value_num, attrs.c.value_time
+    if cond.op == "regex":
+        return text.regexp_match(value)
+    instant = parse_instant(value)
+    number = parse_number(value)
+    if cond.op == "eq":
+        options = [text == value]
+        if instant is not None:
+            options.append(when == instant)
+        if number is not None:
+            options.append(num == number)
+        return or_(*options)
+    if instant is not None:
+        return _compare(when, cond.op, instant)
+    if number is not None:
+        return _compare(num, cond.op, number)
+    return _compare(text, cond.op, value)
+
+
+def condition_sql(dt: DocTable, cond: Condition) -> ColumnElement[bool]:
+    col = dt.column(cond.dotted)
+    # A regex reads the text form, which only text projections hold; dates and booleans use the index.
+    if col is not None and (cond.op != "regex" or isinstance(col.type, String)):
+        return _projection_condition(col, cond)
+    attrs = dt.attrs
+    matches = or_(*(_attr_value_condition(attrs, cond, v) for v in cond.values)) if cond.values else false()
+    return exists(
+        select(1).where(
+            and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == cond.dotted, matches)
+        )
+    )
+
+
+def where_clause(dt: DocTable, conditions: Sequence[Condition]) -> ColumnElement[bool]:
+    return and_(true(), *(condition_sql(dt, c) for c in conditions))
+
+
+def _ordered(col: ColumnElement[Any], descending: bool) -> UnaryExpression[Any]:
+    if isinstance(col.type, String):
+        col = CodePointOrder(col)
+    return (col.desc() if descending else col.asc()).nulls_last()
+
+
+def _sort_exprs(dt: DocTable, key: SortKey) -> list[UnaryExpression[Any]]:
+    """Projections sort by their column. Other paths sort by their indexed values, instants first, then
+    numbers, then text; a path with several values (an array) sorts by its least value ascending and its
+    greatest descending. Missing values sort last either way."""
+    col = dt.column(key.dotted)
+    if col is not None:
+        return [_ordered(col, key.descending)]
+    attrs = dt.attrs
+    aggregate = func.max if key.descending else func.min
+    owned = and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == key.dotted)
+    return [
+        _ordered(select(aggregate(value)).where(owned).scalar_subquery(), key.descending)
+        for value in (attrs.c.value_time, attrs.c.value_num, attrs.c.value_text)
+    ]
+
+
+def page_select(dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]) -> Select[Any]:
+    """One page of matches, sorted by the query's keys and then by id, so that paging is stable."""
+    stmt = select(*columns).where(where_clause(dt, query.conditions))
+    order = [expr for k in query.sort for expr in _sort_exprs(dt, k)]
+    order.append(dt.table.c.id.asc())  # the primary key's own order: its index serves unsorted pages
+    return stmt.order_by(*order).offset(query.offset).limit(limit)
+
+
+def count_select(dt: DocTable, query: ListQuery) -> Select[Any]:
+    return select(func.count()).select_from(dt.table).where(where_clause(dt, query.conditions))
+
+
+# PostgreSQL's class 22 "data exception" codes a client's filter can cause: invalid regular expression,
+# invalid escape sequences in a pattern.
+_CLIENT_DATA_ERRORS = ("2201B", "22025", "2200C")
+
+
+async def search_page(
+    conn: AsyncConnection, dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]
+) -> tuple[list[Any], int]:
+    """(rows of one page, count of every match) in two statements, whatever the size of the table.
+
+    A pattern Python accepts but the database refuses (PostgreSQL regexes are POSIX AREs) is a BadValue.
+    """
+    try:
+        total = int((await conn.execute(count_select(dt, query))).scalar_one())
+        if total <= query.offset or limit == 0:
+            return [], total
+        rows = list((await conn.execute(page_select(dt, query, limit, columns))).all())
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if code in _CLIENT_DATA_ERRORS:
+            regexes = [c.dotted for c in query.conditions if c.op == "regex"]
+            path = regexes[0] if len(regexes) == 1 else "filter"
+            raise BadValue(path, f"the database refuses the pattern: {str(exc.orig).splitlines()[0]}") from exc
+        raise
+    return rows, total
