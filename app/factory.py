@@ -22,13 +22,13 @@ from schema.asgi import GraphQLApp, WebSocketLimits
 from schema.build import Limits
 from store import migrate
 from store.db import Database
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640")
 
 
 async def health(request: Request) -> Response:
-    async with request.app.state.resolvers.store.read() as uow:
+    async with request.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         await uow.outbox.last_seq()
     healthy, events = request.app.state.events.health()
     return JSONResponse({"status": "ok" if healthy else "degraded", "events": events},

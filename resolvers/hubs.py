@@ -94,7 +94,7 @@ class Hubs:
         key = check_secret(secret)
         now = datetime.now(UTC)
         hub_id = str(uuid.uuid4())
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             # Anything committed after this point has a larger seq (store.outbox): nothing slips between.
             cursor = await uow.outbox.last_seq()
             await uow.hubs.insert(id=hub_id, callback=url, query=query, secret=key, owner=ctx.caller.identity,
@@ -105,12 +105,12 @@ class Hubs:
         return row
 
     async def unregister(self, ctx: RequestContext, id: str) -> None:
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.delete(id):
                 raise NotFound("Hub", id)
 
     async def get(self, ctx: RequestContext, id: str) -> HubRow:
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.hubs.get(id)
         if row is None:
             raise NotFound("Hub", id)
@@ -121,13 +121,13 @@ class Hubs:
     ) -> tuple[list[HubRow], int]:
         """Registered listeners, oldest first, and how many there are."""
         offset, limit = _page_bounds(offset, limit, self.max_page)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             return await uow.hubs.page(offset, limit)
 
     async def resume(self, ctx: RequestContext, id: str) -> HubRow:
         """Deliver again from where the listener stopped (its cursor), starting now."""
         now = datetime.now(UTC)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.resume(id, now):
                 raise NotFound("Hub", id)
             row = await uow.hubs.get(id)
@@ -138,7 +138,7 @@ class Hubs:
     async def deliveries(self, ctx: RequestContext, id: str, offset: int = 0, limit: int | None = None) -> Page:
         """Every recorded attempt for one listener, newest first."""
         offset, limit = _page_bounds(offset, limit, self.max_page)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             if await uow.hubs.get(id) is None:
                 raise NotFound("Hub", id)
             rows, total = await uow.hubs.deliveries(id, offset, limit)

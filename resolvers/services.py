@@ -68,7 +68,7 @@ class Services:
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
         check("service", ListQuery(fields=fields), self.max_page)
         _check_id(id)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)
@@ -78,7 +78,7 @@ class Services:
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
         query = check("service", query, self.max_page)
         limit = query.limit if query.limit is not None else self.max_page
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             try:
                 rows, total = await uow.services.search(query, limit)
             except BadValue as exc:
@@ -115,7 +115,7 @@ class Services:
         plan = documents.plan_create(body, check_member)
         info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
         now = _now()
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)
             if taken:
                 raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
@@ -154,7 +154,7 @@ class Services:
         kind = "application/merge-patch+json" if patch.kind == "merge" else "application/json-patch+json"
         info = RequestInfo("PATCH", ctx.service_href(id), patch.body, self._headers(ctx, policy, kind))
         _check_id(id)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)
@@ -177,7 +177,7 @@ class Services:
         now = _now()
         info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))
         _check_id(id)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)

@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
+from resolvers.context import RequestContext
 from tests.graphql import ok, settle
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
@@ -93,7 +94,7 @@ async def stored(client: httpx.AsyncClient, prefix: str) -> list[Any]:
 async def history(app: Starlette, prefix: str) -> tuple[list[Any], list[Any]]:
     resolvers: Resolvers = app.state.resolvers
     ids = [f"{prefix}-{name}" for name in ("bundle", "m1", "m2")]
-    revisions = await resolvers.navigation.revisions(ids)
+    revisions = await resolvers.navigation.revisions(RequestContext(), ids)
     revs = [
         normal([(r.operation, r.version, r.changes, r.state, r.correlation_id, r.actor) for r in revisions[i]])
         for i in ids

@@ -29,6 +29,7 @@ async def emit(
     await uow.outbox.add(
         event_id=ev.event_id, event_type=ev.event_type, correlation_id=ev.correlation_id,
         resource_type=ev.resource_type, resource_id=ev.resource_id, at=ev.at, payload=ev.payload,
+        tenant=ctx.caller.tenant,
     )
 
 
