@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -63,3 +64,8 @@ class RequestContext:
 
 
 API_PREFIX = "/tmf-api/serviceActivationAndConfiguration/v4"
+
+
+
+# Who a credential names: raises resolvers.rules.errors.Unauthenticated when it names no one.
+Authenticate = Callable[[str | None], Awaitable[Caller]]

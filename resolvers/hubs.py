@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from resolvers.callback_guard import CallbackGuard
 from resolvers.context import RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
-from resolvers.rules.errors import InvalidQuery, NotFound, ValidationFailed
+from resolvers.rules.errors import InvalidQuery, LimitReached, NotFound, ValidationFailed
 from resolvers.rules.matching import parse_event_query
 from resolvers.rules.query_check import Page
 from store.hubs import DeliveryRow, HubRow
@@ -83,9 +84,12 @@ class Hubs:
     store: Store
     wake: Callable[[], None] = field(default=lambda: None)
     max_page: int = 1000
+    callbacks: CallbackGuard = field(default_factory=CallbackGuard)
+    max_per_tenant: int = 100
 
     async def register(self, ctx: RequestContext, callback: Any, query: Any = None, secret: Any = None) -> HubRow:
         url = check_callback(callback)
+        await self.callbacks.pin(url, also_own=[ctx.base_url])  # refused addresses never get registered
         if query is not None and not isinstance(query, str):
             raise ValidationFailed("query", "must be a string in the REST filter syntax")
         if query is not None and len(query) > MAX_QUERY_LENGTH:
@@ -96,9 +100,12 @@ class Hubs:
         hub_id = str(uuid.uuid4())
         async with self.store.write(ctx.caller.scope) as uow:
             # Anything committed after this point has a larger seq (store.outbox): nothing slips between.
+            if await uow.hubs.count() >= self.max_per_tenant:
+                raise LimitReached(f"this tenant already has {self.max_per_tenant} hub listeners, the most it may "
+                                   "register (TMF640_HUB_MAX_LISTENERS_PER_TENANT); remove one first")
             cursor = await uow.outbox.last_seq()
             await uow.hubs.insert(id=hub_id, callback=url, query=query, secret=key, owner=ctx.caller.identity,
-                                  cursor=cursor, now=now)
+                                  cursor=cursor, now=now, tenant=ctx.caller.tenant)
             row = await uow.hubs.get(hub_id)
         assert row is not None
         self.wake()

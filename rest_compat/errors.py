@@ -9,12 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resolvers.rules.errors import (
+    BodyTooLarge,
     Conflict,
     DependencyCycle,
     DomainError,
     InvalidTransition,
+    LimitReached,
     NotFound,
     PreconditionFailed,
+    Unauthenticated,
+    Unauthorised,
     ValidationFailed,
 )
 
@@ -22,6 +26,8 @@ log = logging.getLogger("tmf640.rest")
 
 _REASONS = {
     400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
@@ -57,7 +63,13 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def status_of(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, (InvalidTransition, Conflict)):
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, Unauthorised):
+        return 403
+    if isinstance(exc, BodyTooLarge):
+        return 413
+    if isinstance(exc, (InvalidTransition, Conflict, LimitReached)):
         return 409
     if isinstance(exc, PreconditionFailed):
         return 412

@@ -90,3 +90,30 @@ class DependencyCycle(ValidationFailed):
             f"the services depend on each other in a cycle ({' -> '.join(cycle)}); nothing was started",
         )
         self.cycle = cycle
+
+
+class LimitReached(DomainError):
+    """A per-tenant bound (hub listeners) would be exceeded."""
+
+    code = "LimitReached"
+
+
+class Unauthorised(DomainError):
+    """The caller holds no scope for this operation (403 / FORBIDDEN)."""
+
+    code = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that name no one (401 / UNAUTHENTICATED / WebSocket 4401)."""
+
+    code = "Unauthenticated"
+
+
+class BodyTooLarge(DomainError):
+    """A request body longer than the configured limit (413), refused while it streams in."""
+
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")

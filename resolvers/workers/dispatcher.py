@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from resolvers.callback_guard import CallbackGuard
 from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
 from resolvers.rules.matching import matches, parse_event_query
@@ -44,12 +45,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-
 def _visible(hub: HubRow, event: OutboxEvent) -> bool:
     """A listener receives the events of its own tenant only (one registered for every tenant: all)."""
     return hub.tenant == EVERY_TENANT or event.tenant == hub.tenant
 
+
+@dataclass(frozen=True)
 class DispatcherConfig:
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     poll_interval: float = 1.0
@@ -73,8 +74,9 @@ class DispatcherStatus:
 
 class Dispatcher:
     def __init__(self, store: Store, config: DispatcherConfig, *, bus: Bus | None = None,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, guard: CallbackGuard | None = None) -> None:
         self.store = store
+        self.guard = guard or CallbackGuard()  # every connection goes to an address checked just before
         self.config = config
         self.bus = bus
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -261,8 +263,11 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
+            target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
+            sent_headers = {**sent_headers, "Host": target.host_header}
             # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with self._client.stream("POST", hub.callback, content=body, headers=sent_headers) as response:
+            async with self._client.stream("POST", target.url, content=body, headers=sent_headers,
+                                           extensions=target.extensions) as response:
                 status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()
