@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from app.factory import create_app
 from app.settings import Settings
 from resolvers.api import Resolvers
+from store.uow import ALL_TENANTS
 from tests.graphql import gql, ok, settle
 
 DETAILS = {
@@ -150,7 +151,7 @@ async def test_conflict(app: Starlette, client: httpx.AsyncClient) -> None:
 async def test_unexpected_failures_are_masked(app: Starlette, client: httpx.AsyncClient) -> None:
     await create(client, app, id="m")
     resolvers: Resolvers = app.state.resolvers
-    async with resolvers.store.write() as uow:  # a real server fault: a table is gone
+    async with resolvers.store.write(ALL_TENANTS) as uow:  # a real server fault: a table is gone
         await uow.conn.execute(text("DROP TABLE monitor_attr"))
         await uow.conn.execute(text("DROP TABLE monitor"))
     body = await gql(client, '{ service(id: "m") { id monitors { id } } }')

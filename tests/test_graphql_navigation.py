@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from resolvers.rules.patching import Patch
+from store.uow import ALL_TENANTS
 from tests.graphql import done, ok
 
 SPEC = {"name": "vCPE"}
@@ -104,7 +105,7 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
         "request": {"method": "PATCH", "to": "/service/A", "body": "{}", "header": [{"name": "locale", "value": "en"}]},
         "response": {"statusCode": "202", "body": "", "header": []},
     }
-    async with resolvers.store.write() as uow:  # a monitor the engine did not write: rendered as stored
+    async with resolvers.store.write(ALL_TENANTS) as uow:  # a monitor the engine did not write: rendered as stored
         await uow.monitors.insert("mon-1", monitor, source_id="A", correlation_id="corr-graph",
                                   now=datetime.now(UTC))
     patched = await resolvers.services.patch(

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
+from store.uow import ALL_TENANTS
 from tests.graphql import ok, settle
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
@@ -99,7 +100,7 @@ async def history(app: Starlette, prefix: str) -> tuple[list[Any], list[Any]]:
         normal([(r.operation, r.version, r.changes, r.state, r.correlation_id, r.actor) for r in revisions[i]])
         for i in ids
     ]
-    async with resolvers.store.read() as uow:
+    async with resolvers.store.read(ALL_TENANTS) as uow:
         events = [e for e in await uow.outbox.after(0, limit=10_000) if e.resource_id in ids]
     volatile = ("eventId", "eventTime", "timeOcurred", "timeOccurred")
     envelopes = [normal({k: v for k, v in e.payload.items() if k not in volatile}) for e in events]
