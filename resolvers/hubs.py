@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.callback_guard import CallbackGuard
-from resolvers.context import RequestContext
+from resolvers.context import ADMIN, RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
-from resolvers.rules.errors import InvalidQuery, LimitReached, NotFound, ValidationFailed
+from resolvers.rules.errors import InvalidQuery, LimitReached, NotFound, Unauthorised, ValidationFailed
 from resolvers.rules.matching import parse_event_query
 from resolvers.rules.query_check import Page
 from store.hubs import DeliveryRow, HubRow
@@ -69,6 +69,11 @@ def delivery(row: DeliveryRow) -> dict[str, Any]:
     }
 
 
+def _check_admin(ctx: RequestContext) -> None:
+    if not ctx.caller.may(ADMIN):
+        raise Unauthorised("hub listeners need the 'admin' scope")
+
+
 def _page_bounds(offset: int, limit: int | None, max_page: int) -> tuple[int, int]:
     if offset < 0:
         raise InvalidQuery("offset", "must be zero or more")
@@ -88,6 +93,7 @@ class Hubs:
     max_per_tenant: int = 100
 
     async def register(self, ctx: RequestContext, callback: Any, query: Any = None, secret: Any = None) -> HubRow:
+        _check_admin(ctx)
         url = check_callback(callback)
         await self.callbacks.pin(url, also_own=[ctx.base_url])  # refused addresses never get registered
         if query is not None and not isinstance(query, str):
@@ -112,11 +118,13 @@ class Hubs:
         return row
 
     async def unregister(self, ctx: RequestContext, id: str) -> None:
+        _check_admin(ctx)
         async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.delete(id):
                 raise NotFound("Hub", id)
 
     async def get(self, ctx: RequestContext, id: str) -> HubRow:
+        _check_admin(ctx)
         async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.hubs.get(id)
         if row is None:
@@ -127,12 +135,14 @@ class Hubs:
         self, ctx: RequestContext, offset: int = 0, limit: int | None = None
     ) -> tuple[list[HubRow], int]:
         """Registered listeners, oldest first, and how many there are."""
+        _check_admin(ctx)
         offset, limit = _page_bounds(offset, limit, self.max_page)
         async with self.store.read(ctx.caller.scope) as uow:
             return await uow.hubs.page(offset, limit)
 
     async def resume(self, ctx: RequestContext, id: str) -> HubRow:
         """Deliver again from where the listener stopped (its cursor), starting now."""
+        _check_admin(ctx)
         now = datetime.now(UTC)
         async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.resume(id, now):
@@ -144,6 +154,7 @@ class Hubs:
 
     async def deliveries(self, ctx: RequestContext, id: str, offset: int = 0, limit: int | None = None) -> Page:
         """Every recorded attempt for one listener, newest first."""
+        _check_admin(ctx)
         offset, limit = _page_bounds(offset, limit, self.max_page)
         async with self.store.read(ctx.caller.scope) as uow:
             if await uow.hubs.get(id) is None:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.activation.intake import Intake, RequestInfo
-from resolvers.context import API_PREFIX, RequestContext
+from resolvers.context import API_PREFIX, WRITE, RequestContext
 from resolvers.engine import Engine
 from resolvers.rendering import render_services
 from resolvers.rules import documents, patching
-from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, Unauthorised, ValidationFailed
 from resolvers.rules.lifecycle import Lifecycle
 from resolvers.rules.query_check import ListQuery, Page, check, select_fields
 from resolvers.rules.validation import validate
@@ -28,6 +28,14 @@ def etag(version: int) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _check_writer(ctx: RequestContext) -> None:
+    """Writes need the `write` scope, and a tenant: a caller of every tenant ("*") reads but does not write."""
+    if not ctx.caller.may(WRITE):
+        raise Unauthorised("writing services needs the 'write' scope")
+    if ctx.caller.scope is None:
+        raise Unauthorised("a caller of every tenant cannot write services: use a credential of the tenant")
 
 
 def _check_id(id: str) -> None:
@@ -99,6 +107,7 @@ class Services:
         return self.engine.intake
 
     async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
+        _check_writer(ctx)
         validate("Service_Create", body)
         self.lifecycle.check_state(body.get("state"))
         chosen = self._intake.policy(policy)
@@ -138,6 +147,7 @@ class Services:
         *,
         policy: str | None = None,
     ) -> ServiceResult:
+        _check_writer(ctx)
         chosen = self._intake.policy(policy)
         for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
@@ -173,6 +183,7 @@ class Services:
 
         The result holds the service as it stood when the request was accepted, and the Monitor.
         """
+        _check_writer(ctx)
         chosen = self._intake.policy(policy)
         now = _now()
         info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))

@@ -40,8 +40,8 @@ def compile_pattern(pattern: str) -> Any:
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternRefused(
-            f"{pattern!r} is not a valid regular expression: {reason} (patterns are RE2 syntax, matched in linear time: no "
-            "backreferences, no lookahead or lookbehind, repetitions of at most 1000)") from exc
+            f"{pattern!r} is not a valid regular expression: {reason} (patterns are RE2 syntax, matched in "
+            "linear time: no backreferences, no lookahead or lookbehind, repetitions of at most 1000)") from exc
 
 
 def search(pattern: str, text: str) -> bool:

@@ -84,11 +84,9 @@ class DependencyCycle(ValidationFailed):
 
     code = "DependencyCycle"
 
-    def __init__(self, cycle: list[str]) -> None:
-        super().__init__(
-            "serviceRelationship",
-            f"the services depend on each other in a cycle ({' -> '.join(cycle)}); nothing was started",
-        )
+    def __init__(self, cycle: list[str], path: str = "serviceRelationship") -> None:
+        what = "would be members of each other" if path == "supportingService" else "depend on each other"
+        super().__init__(path, f"the services {what} in a cycle ({' -> '.join(cycle)}); nothing was started")
         self.cycle = cycle
 
 
