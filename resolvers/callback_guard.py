@@ -51,6 +51,7 @@ class CallbackGuard:
     async def pin(self, url: str, also_own: Iterable[str] = ()) -> PinnedTarget:
         """The checked target of `url`; ValidationFailed when its host resolves to a refused address."""
         _scheme, host, port = origin(url)
+        self.rules.check_origin(url, also_own)
         try:
             literal: list[str] | None = [str(ipaddress.ip_address(host))]
         except ValueError:

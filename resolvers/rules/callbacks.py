@@ -75,13 +75,16 @@ class CallbackRules:
         return any(not isinstance(entry, str) and address.version == entry.version and address in entry
                    for entry in self.allow)
 
+    def check_origin(self, url: str, also_own: Iterable[str] = ()) -> None:
+        """Refuse the server's own base URL (`own`, or `also_own`: the request's) unless the allow-list names it."""
+        where = origin(url)
+        if where in self.own | {origin(u) for u in also_own if u} and not self.host_allowed(where[1]):
+            raise ValidationFailed("callback", f"{url!r} is this server's own address")
+
     def check(self, url: str, addresses: Iterable[str], also_own: Iterable[str] = ()) -> list[IPAddress]:
         """The addresses of `url`'s host that may be called; ValidationFailed naming the first refused one."""
-        where = origin(url)
-        own = self.own | {origin(u) for u in also_own if u}
-        named = self.host_allowed(where[1])
-        if where in own and not named:
-            raise ValidationFailed("callback", f"{url!r} is this server's own address")
+        self.check_origin(url, also_own)
+        named = self.host_allowed(origin(url)[1])
         found = [ipaddress.ip_address(a.split("%")[0]) for a in addresses]
         if not found:
             raise ValidationFailed("callback", f"the host of {url!r} resolves to no address")
