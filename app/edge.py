@@ -29,7 +29,9 @@ from resolvers.rules.errors import BodyTooLarge, Unauthenticated
 from rest_compat.errors import error_response
 
 GRAPHQL_PATH = "/graphql"
-PUBLIC_PREFIXES = ("/health",)  # probes: no credentials, nothing of any tenant
+# Paths anyone may call: probes and pages that show nothing of any tenant. Everything else needs credentials
+# (fail closed): a new unauthenticated endpoint (metrics, a static console page) must be named here.
+PUBLIC_PREFIXES = ("/health",)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
