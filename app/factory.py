@@ -51,6 +51,9 @@ def engine_config(settings: Settings) -> EngineConfig:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    if settings.environment == "production" and not settings.authentication_configured:
+        raise RuntimeError("production needs authentication: set TMF640_API_KEYS or TMF640_JWT_JWKS_URL / "
+                           "TMF640_JWT_JWKS_FILE (development without them allows anonymous access; docs/security.md)")
     authenticator = Authenticator(settings)
 
     @asynccontextmanager

@@ -28,7 +28,7 @@ async def run(names: int) -> None:
         app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"))
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            for i in range(names):
+            for _ in range(names):
                 await client.post(f"{API}/service", json={"name": "a" * 24 + "!", "state": "designed",
                                                           "serviceSpecification": {"name": "s"}},
                                   headers={"Prefer": "respond-async"})

@@ -21,9 +21,9 @@ PREFIX_PATHS = ["service", "service/x", "monitor", "monitor/x", "hub", "hub/x", 
 
 
 def test_production_refuses_to_start_without_authentication() -> None:
-    with pytest.raises(ValidationError, match="production needs authentication"):
-        Settings(environment="production")
-    assert Settings(environment="production", api_keys={"k": {"tenant": "t", "scopes": ["read"]}})
+    with pytest.raises(RuntimeError, match="production needs authentication"):
+        create_app(Settings(environment="production"))
+    assert create_app(Settings(environment="production", api_keys={"k": {"tenant": "t", "scopes": ["read"]}}))
     with pytest.raises(ValidationError, match="every tenant"):
         Settings(api_keys={"k": {"tenant": "*", "scopes": ["read"]}})
     with pytest.raises(ValidationError, match="JWT_ISSUER"):
