@@ -28,24 +28,25 @@ async def check_links(uow: UnitOfWork, services: Sequence[NewService]) -> None:
     if foreign:
         raise ValidationFailed("supportingService", f"{sorted(foreign)[0]!r} is not a service this caller may "
                                                     "refer to")
-    for root in new:
-        await _no_cycle(uow, root, new)
+    before = {(link.src_id, link.dst_id) for link in await uow.services.links_from(list(new), SUPPORTING)}
+    for src, targets in new.items():
+        for dst in dict.fromkeys(targets):
+            if (src, dst) not in before:  # only a link this write adds can close a cycle
+                await _no_cycle(uow, src, dst, new)
 
 
-async def _no_cycle(uow: UnitOfWork, root: str, new: dict[str, list[str]]) -> None:
-    """Follow supportingService from `root` level by level (one statement per level); reaching it is a cycle."""
-    parent: dict[str, str] = {}
-    frontier = list(dict.fromkeys(new[root]))
-    for child in frontier:
-        parent.setdefault(child, root)
-    seen = set(frontier)
+async def _no_cycle(uow: UnitOfWork, src: str, dst: str, new: dict[str, list[str]]) -> None:
+    """Whether `dst` reaches `src` through supportingService (the request's links replacing the stored ones of
+    the services it writes), level by level, one statement per level: the new link src -> dst closes a cycle."""
+    parent: dict[str, str] = {dst: src}
+    frontier, seen = [dst], {dst}
     while frontier:
-        if root in frontier:
-            path, node = [root], parent[root]
-            while node != root and len(path) <= len(parent):
+        if src in frontier:
+            path, node = [src], parent[src]
+            while node != src and len(path) <= len(parent):
                 path.append(node)
                 node = parent[node]
-            raise DependencyCycle([root, *reversed(path[1:]), root], "supportingService")
+            raise DependencyCycle([src, *reversed(path[1:]), src], "supportingService")
         stored = [n for n in frontier if n not in new]
         children: dict[str, list[str]] = {n: list(new[n]) for n in frontier if n in new}
         for link in await uow.services.links_from(stored, SUPPORTING):
@@ -53,10 +54,7 @@ async def _no_cycle(uow: UnitOfWork, root: str, new: dict[str, list[str]]) -> No
         following: list[str] = []
         for node, targets in children.items():
             for target in targets:
-                if target == root:
-                    parent[root] = node
-                    following.append(root)
-                elif target not in seen:
+                if target not in seen:
                     seen.add(target)
                     parent[target] = node
                     following.append(target)
