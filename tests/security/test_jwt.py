@@ -93,3 +93,43 @@ async def test_a_jwt_on_the_rest_api(tmp_path: Path, database_url: str) -> None:
         assert answer.status_code == 401 and "expired" in answer.json()["message"]
         assert (await r.client.get(f"{API}/service")).status_code == 401
     assert isinstance(r.client, httpx.AsyncClient)
+
+
+async def test_the_jwks_is_read_from_a_url_and_again_on_rotation(tmp_path: Path) -> None:
+    """The provider's JWKS endpoint is a real local HTTP server; rotating its keys needs no restart."""
+    import asyncio
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.events.support import WAIT, _Server, eventually, free_port
+
+    jwks, first, second = tmp_path / "jwks.json", new_key(), new_key()
+    write_jwks(jwks, {"k1": first})
+
+    async def serve_jwks(_request: Request) -> Response:
+        return Response(jwks.read_text(encoding="utf-8"), media_type="application/json")
+
+    port = free_port()
+    server = _Server(uvicorn.Config(Starlette(routes=[Route("/jwks", serve_jwks)]), host="127.0.0.1", port=port,
+                                    log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        async def started() -> bool:
+            return bool(server.started)
+
+        await eventually(started, WAIT, "the JWKS server")  # uvicorn exposes no awaitable for this
+        auth = Authenticator(Settings(database_url="sqlite+aiosqlite:///unused.db", jwt_issuer=ISSUER,
+                                      jwt_audience=AUDIENCE, jwt_jwks_url=f"http://127.0.0.1:{port}/jwks",
+                                      jwt_jwks_refresh=0))
+        assert (await auth.authenticate("Bearer " + token(first, "k1"))).tenant == "tenant-a"
+        write_jwks(jwks, {"k1": first, "k2": second})
+        assert (await auth.authenticate("Bearer " + token(second, "k2", tenant="t2"))).tenant == "t2"
+        with pytest.raises(Unauthenticated, match="audience"):
+            await auth.authenticate("Bearer " + token(second, "k2", aud="other"))
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, WAIT)
