@@ -123,3 +123,20 @@ async def test_tenant_a_sees_and_changes_nothing_of_tenant_b(secured: Running) -
     assert (await post(client, counts, "key-a-read")).json()["data"]["services"]["totalCount"] == 1
     assert (await post(client, counts, "key-b-admin")).json()["data"]["services"]["totalCount"] == 2
     assert (await post(client, counts, "key-ops")).json()["data"]["services"]["totalCount"] == 3
+
+
+async def test_subscriptions_need_the_read_scope(resolvers: Any) -> None:
+    """Subscriptions pass the same check (a WebSocket caller still without credentials holds no scope)."""
+    from resolvers.context import Caller, RequestContext
+    from schema.context import GraphQLContext
+
+    schema = build_schema()
+    for scopes, refused in ((frozenset(), True), (frozenset({"read"}), False)):
+        context = GraphQLContext(resolvers=resolvers, request_context=RequestContext(
+            caller=Caller(identity="t", tenant="tenant-a", scopes=scopes)))
+        result = await schema.subscribe("subscription { events(after: \"nope\") { eventId } }",
+                                        context_value=context)
+        if hasattr(result, "__aiter__"):
+            result = await result.__anext__()
+        codes = [e.extensions.get("code") for e in (result.errors or []) if e.extensions]
+        assert ("FORBIDDEN" in codes) is refused, (scopes, result.errors)
