@@ -264,9 +264,12 @@ class ServiceRepository:
         at: datetime,
         changes: list[dict[str, Any]],
         state: str | None,
+        tenant: str | None = None,
     ) -> None:
+        """One revision, of `tenant` (in a unit of work confined to a tenant: of that one)."""
         await self.conn.execute(
             insert(service_revision).values(
+                tenant=self.tenant or tenant or DEFAULT_TENANT,
                 service_id=service_id,
                 version=version,
                 operation=operation,
@@ -285,7 +288,8 @@ class ServiceRepository:
         rows = (
             await self.conn.execute(
                 select(service_revision)
-                .where(service_revision.c.service_id.in_(wanted), self._mine(service_revision.c.service_id))
+                .where(service_revision.c.service_id.in_(wanted),
+                       true() if self.tenant is None else service_revision.c.tenant == self.tenant)
                 .order_by(service_revision.c.seq)
             )
         ).all()

@@ -97,6 +97,7 @@ service_revision = Table(
     "service_revision",
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("service_id", String(255), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("operation", String(32), nullable=False),  # create | patch | state | delete

@@ -1,4 +1,4 @@
-"""tenants: every service, monitor, event, hub listener and activation belongs to one
+"""tenants: every service (and revision), monitor, event, hub listener and activation belongs to one
 
 Existing rows (written before tenants existed) belong to the default tenant, "default": the tenant of
 anonymous development callers, so a server upgraded in development keeps showing what it held.
@@ -17,7 +17,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-TABLES = ("service", "monitor", "event_outbox", "hub_listener", "activation")
+TABLES = ("service", "service_revision", "monitor", "event_outbox", "hub_listener", "activation")
 
 
 def upgrade() -> None:
