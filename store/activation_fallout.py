@@ -19,11 +19,14 @@ class FalloutQueries:
     conn: AsyncConnection
 
     async def hold(self, id: str, owner: str, reason: str, now: datetime) -> bool:
-        """Park the activation for an operator (only while `owner` holds it); the lease is let go."""
+        """Park the activation for an operator (only while `owner` holds it); nobody claims it while held.
+
+        The lease stays with the runner until it has let its other steps record their outcome (then it releases).
+        """
         result = await self.conn.execute(
             update(activation)
             .where(activation.c.id == id, activation.c.lease_owner == owner, activation.c.status.in_(UNFINISHED))
-            .values(held_reason=reason[:4000], held_at=now, lease_owner=None, lease_expires=None, updated_at=now)
+            .values(held_reason=reason[:4000], held_at=now, updated_at=now)
         )
         return result.rowcount == 1
 

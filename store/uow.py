@@ -52,6 +52,12 @@ class Store:
                     log.exception("events-committed hook failed")
 
     @asynccontextmanager
+    async def side_write(self) -> AsyncIterator[UnitOfWork]:
+        """A write on a connection of its own (Database.side_transaction): for leases, never for events."""
+        async with self.db.side_transaction() as conn:
+            yield UnitOfWork(conn)
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         async with self.db.read() as conn:
             yield UnitOfWork(conn)

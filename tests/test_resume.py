@@ -23,12 +23,12 @@ def crash(h: Harness) -> None:
         task.cancel()
 
 
-def abc(root: str, policy: str) -> dict[str, Any]:
+def abc(root: str) -> dict[str, Any]:
     a = {"id": f"{root}-a", **service(f"{root}-a", serviceCharacteristic=fail("activate"))}
     b = {"id": f"{root}-b", **service(f"{root}-b")}
     c = {"id": f"{root}-c", **service(
         f"{root}-c", serviceRelationship=[{"relationshipType": "dependsOn", "service": {"id": f"{root}-b"}}])}
-    return {"id": root, **service(root, isBundle=True, supportingService=[a, b, c]), "activationPolicy": policy}
+    return {"id": root, **service(root, isBundle=True, supportingService=[a, b, c])}
 
 
 async def _step_status(h: Harness, service_id: str, wanted: str) -> None:
@@ -45,7 +45,7 @@ async def _step_status(h: Harness, service_id: str, wanted: str) -> None:
 async def test_a_failure_recorded_before_the_crash_is_honoured_after_it(harness_factory: MakeHarness) -> None:
     first = await harness_factory(**FAST)
     gate = first.driver.hold(service_id="x-b")
-    accepted = await first.post(abc("x", "atomic"), asynchronous=True)
+    accepted = await first.post(abc("x"), asynchronous=True)
     assert accepted.status_code == 202, accepted.text
     await asyncio.wait_for(gate.entered.wait(), WAIT)
     await _step_status(first, "x-a", "failed")  # a's failure is a fact in the rows before the server dies
@@ -65,7 +65,7 @@ async def test_a_failure_recorded_before_the_crash_is_honoured_after_it(harness_
 async def test_a_resumed_partial_activation_ends_as_its_monitor_says(harness_factory: MakeHarness) -> None:
     first = await harness_factory(**FAST)
     gate = first.driver.hold(service_id="p-b")
-    accepted = await first.post(abc("p", "partial"), asynchronous=True)
+    accepted = await first.post(abc("p"), asynchronous=True, headers={"X-Activation-Policy": "partial"})
     await asyncio.wait_for(gate.entered.wait(), WAIT)
     await _step_status(first, "p-a", "failed")
     crash(first)
