@@ -15,6 +15,7 @@ from resolvers.activation.drivers import DriverRegistry
 from resolvers.activation.env import ExecutionEnv, RetryPolicy
 from resolvers.activation.intake import Intake, Submitted
 from resolvers.activation.notify import Notifier
+from resolvers.activation.operator import Operator
 from resolvers.activation.writes import render_monitor
 from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
@@ -67,6 +68,7 @@ class Engine:
             expected_seconds_by_spec=self.config.expected_seconds_by_spec or {},
         )
         self.intake = Intake(lifecycle, self.config.policy)
+        self.operator = Operator(store, self.notifier, self.runner.kick)
 
     async def start(self) -> None:
         await self.runner.start()

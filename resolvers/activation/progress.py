@@ -111,8 +111,9 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
         if row is None:
             continue
         by = later.get(mid, [])
-        if act.cancelled_by and entry.get("role") != "cancel" and act.cancelled_by not in by and act.cancelled_by != mid:
-            by = [*by, act.cancelled_by]
+        cancelled_by = act.cancelled_by
+        if cancelled_by and entry.get("role") != "cancel" and cancelled_by not in by and cancelled_by != mid:
+            by = [*by, cancelled_by]
         own = {**body, "amendedBy": by} if by else body
         if entry.get("role") == "amend":
             own = {**own, "operation": "patch"}  # the amending request was a PATCH, whatever it amended
