@@ -345,7 +345,8 @@ class Execution:
         async with self.env.store.write() as uow:
             await self._touch(uow, now)
             await uow.activations.hold(self.id, self.env.owner, reason, now)
-            await progress.publish(uow, await self._load_checked(uow), now, final=False)
+            ids = await progress.publish(uow, await self._load_checked(uow), now, final=False)
+        self.env.notifier.notify(ids)  # waiters see the held condition at once
         log.warning("activation %s held: %s", self.id, reason)
         raise Held(reason)
 

@@ -61,8 +61,8 @@ class JeopardyWatch:
                 if not await uow.activations.flag_jeopardy(act.id, now):
                     continue
                 fresh = await uow.activations.get(act.id)
-                if fresh is not None:
-                    await progress.publish(uow, fresh, now, final=False)
+                ids = await progress.publish(uow, fresh, now, final=False) if fresh is not None else []
+            self.env.notifier.notify(ids)
             self._done.add(act.id)
             self.flagged += 1
             log.warning("activation %s in jeopardy: running %.0f s, expected %.0f s", act.id,

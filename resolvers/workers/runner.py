@@ -181,8 +181,8 @@ class Runner:
                     await uow.activations.hold(activation_id, self.owner, reason, now)
                     await uow.activations.release([activation_id], self.owner)
                     fresh = await uow.activations.get(activation_id)
-                    if fresh is not None:
-                        await progress.publish(uow, fresh, now, final=False)
+                    ids = await progress.publish(uow, fresh, now, final=False) if fresh is not None else []
+                    self.env.notifier.notify(ids)
                     self.activations_held += 1
                     log.warning("activation %s held: %s", activation_id, reason)
                     return
