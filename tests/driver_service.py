@@ -15,8 +15,14 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer as _Threading
 from typing import Any
+
+
+class ThreadingHTTPServer(_Threading):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a server SIGKILLed mid-request resets its connection: expected here, not worth a traceback
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class DriverService:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 status = service.answer(body)
@@ -105,3 +111,49 @@ def _characteristic(service: dict[str, Any], name: str) -> Any:
         if isinstance(item, dict) and item.get("name") == name:
             return item.get("value")
     return None
+
+
+@dataclass
+class Recorder:
+    """A hub listener: a real HTTP server that records every event POSTed to it, in arrival order."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/listener"
+
+    def start(self) -> Recorder:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with recorder._lock:
+                    recorder.events.append(body)
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def received(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.events)
