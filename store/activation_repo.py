@@ -215,7 +215,9 @@ class ActivationRepository(FalloutQueries):
         return result.rowcount == 1
 
     async def renew(self, ids: Iterable[str], owner: str, until: datetime) -> set[str]:
-        """Extend the leases `owner` still holds; returns the ids it no longer holds (lost).
+        """Extend the leases `owner` still holds; returns the ids another runner holds now (lost).
+
+        An id nobody holds is not lost: its runner finished or let it go a moment ago.
 
         Rows are locked in one order (by id) and a row locked by someone else is skipped, not waited for: on
         this server that is its own work recording a step (`touch` extends the lease too), elsewhere it is a
@@ -233,8 +235,15 @@ class ActivationRepository(FalloutQueries):
                     lease_expires=until))
         else:
             await self.conn.execute(update(activation).where(mine).values(lease_expires=until))
-        held = select(activation.c.id).where(mine)
-        return set(wanted) - set((await self.conn.execute(held)).scalars())
+        others = select(activation.c.id).where(
+            activation.c.id.in_(wanted), activation.c.lease_owner.is_not(None), activation.c.lease_owner != owner)
+        return set((await self.conn.execute(others)).scalars())
+
+    async def holder(self, id: str) -> str | None:
+        """Who holds the lease on `id` now (None: nobody)."""
+        stmt = select(activation.c.lease_owner).where(activation.c.id == id)
+        value = (await self.conn.execute(stmt)).scalar_one_or_none()
+        return None if value is None else str(value)
 
     async def release(self, ids: Iterable[str], owner: str) -> None:
         wanted = list(ids)

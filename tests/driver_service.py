@@ -40,6 +40,7 @@ class DriverCall:
 @dataclass
 class DriverService:
     down: bool = False
+    latency: float = 0.0  # seconds each call takes (the handler thread sleeps; calls overlap)
     calls: list[DriverCall] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tries: Counter[str] = field(default_factory=Counter)
@@ -81,6 +82,8 @@ class DriverService:
             self._server.server_close()
 
     def answer(self, body: dict[str, Any]) -> int:
+        if self.latency:
+            time.sleep(self.latency)
         phase, step_id = str(body.get("phase")), str(body.get("stepId"))
         told = _characteristic(body.get("service") or {}, "driverFail") or ""
         with self._lock:
@@ -132,7 +135,7 @@ class Recorder:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with recorder._lock:

@@ -146,7 +146,7 @@ class Runner:
         try:
             await Execution(self.env, activation_id).run()
         except LeaseLost:
-            self._note_lost(activation_id)
+            await self._check_lost(activation_id)
             return
         except Held:
             self.activations_held += 1
@@ -207,6 +207,17 @@ class Runner:
             self._note_lost(activation_id)
             return False
         return True
+
+    async def _check_lost(self, activation_id: str) -> None:
+        """An execution stopped because its lease check failed: count it when another runner holds it now
+        (not when the activation finished or was cancelled before it started, which also clears the lease)."""
+        try:
+            async with self.env.store.read() as uow:
+                holder = await uow.activations.holder(activation_id)
+        except Exception:
+            holder = None
+        if holder is not None and holder != self.owner:
+            self._note_lost(activation_id)
 
     def _note_lost(self, activation_id: str) -> None:
         if activation_id in self._lost:
