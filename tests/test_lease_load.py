@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,25 +20,17 @@ from tests.processes import API, Server, until
 ACTIVATIONS = 200
 BURN_SECONDS = 60  # the burner stops by itself after this, whatever happens to the test
 
-BURNER = """
+BURNER = f"""
 import multiprocessing, time
 def burn(deadline):
     while time.monotonic() < deadline:
         pass
 if __name__ == "__main__":
-    deadline = time.monotonic() + %d
+    deadline = time.monotonic() + {BURN_SECONDS}
     workers = [multiprocessing.Process(target=burn, args=(deadline,)) for _ in range(2)]
     for w in workers: w.start()
     for w in workers: w.join()
-""" % BURN_SECONDS
-
-
-@pytest.fixture
-def burner() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", BURNER])
-    yield proc
-    proc.terminate()
-    proc.wait(10)
+"""
 
 
 @pytest.mark.e2e

@@ -6,9 +6,9 @@ while it works and lets them go when it stops. A server that dies keeps its leas
 server (itself, restarted) resumes the work from what the rows say. Requests wake the local runner after they
 commit (`kick`); work submitted through another server is found by the periodic scan (`poll_seconds`).
 
-Leases hold under load: the heartbeat is its own task on its own connection (`Store.side_write`), renews in one
-row order skipping rows its own work is recording (recording extends the lease too), and retries deadlock and
-serialisation failures. Before every driver call an execution asks `lease_ok`: when this runner's bookkeeping
+Leases hold under load: renewal runs in a thread of its own with its own connection (`LeaseKeeper`), renews in
+one row order skipping rows its own work is recording (recording extends the lease too), and retries deadlock
+and serialisation failures. Before every driver call an execution asks `lease_ok`: when this runner's bookkeeping
 cannot vouch for the lease (the heartbeat is late), it confirms with the database, so a runner that lost a
 lease stops before its next driver call. Lost leases are logged and counted (`stats()`).
 
@@ -30,13 +30,10 @@ from datetime import UTC, datetime, timedelta
 from resolvers.activation import progress
 from resolvers.activation.execution import Execution, ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.workers.jeopardy import JeopardyWatch
+from resolvers.workers.lease_keeper import LeaseKeeper
 from store.db import transient_error
 
 log = logging.getLogger("tmf640.engine")
-
-# A lease is taken as sure for this share of its length after the renewal that set it began.
-SURE_SHARE = 0.6
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -58,15 +55,13 @@ class Runner:
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._sure: dict[str, float] = {}  # activation id -> monotonic instant until which its lease is sure
         self._lost: set[str] = set()  # lost during the current execution (counted once)
         # Counters (plain attributes, read by whoever exports metrics):
         self.leases_lost = 0  # leases this runner found taken by another runner while it worked
-        self.renewal_retries = 0  # renewals run again after a deadlock or serialisation failure
-        self.renewal_failures = 0  # heartbeats that could not renew at all
         self.activations_retried = 0  # unexpected errors retried after a backoff
         self.activations_held = 0  # activations this runner parked for an operator
         self.jeopardy = JeopardyWatch(env, expected_seconds, expected_seconds_by_spec or {})
+        self.keeper = LeaseKeeper(env.store.db.url, env.owner, lease_seconds, self._on_lost)
         env.lease_ok = self.lease_ok
 
     @property
@@ -76,8 +71,9 @@ class Runner:
     def stats(self) -> dict[str, int]:
         """The runner's counters and gauges, for metrics."""
         return {
-            "running": len(self._running), "leases_lost": self.leases_lost, "renewal_retries": self.renewal_retries,
-            "renewal_failures": self.renewal_failures, "activations_retried": self.activations_retried,
+            "running": len(self._running), "leases_lost": self.leases_lost,
+            "renewal_retries": self.keeper.renewal_retries, "renewal_failures": self.keeper.renewal_failures,
+            "activations_retried": self.activations_retried,
             "activations_held": self.activations_held, "jeopardy_flagged": self.jeopardy.flagged,
         }
 
@@ -86,7 +82,8 @@ class Runner:
         self._wake.set()
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._heartbeat())]
+        self.keeper.start()
+        self._tasks = [asyncio.create_task(self._loop())]
         if self.jeopardy.enabled:
             self._tasks.append(asyncio.create_task(self._watch()))
 
@@ -99,6 +96,7 @@ class Runner:
         held = list(self._running)
         await self._settle(list(self._running.values()), grace_seconds)
         self._running.clear()
+        await self.keeper.stop()
         if held:
             with contextlib.suppress(Exception):
                 async with self.env.store.write() as uow:
@@ -139,7 +137,7 @@ class Runner:
             candidates = await uow.activations.claimable(now, limit, exclude=list(self._running))
             claimed = [c for c in candidates if await uow.activations.claim(c, self.owner, now + self.lease, now)]
         for c in claimed:
-            self._sure[c] = began + self.lease.total_seconds() * SURE_SHARE
+            self.keeper.hold(c, began)
         return claimed
 
     async def _execute(self, activation_id: str) -> None:
@@ -160,7 +158,7 @@ class Runner:
             return
         finally:
             self._running.pop(activation_id, None)
-            self._sure.pop(activation_id, None)
+            self.keeper.drop(activation_id)
             self._lost.discard(activation_id)
             self.kick()  # a finished activation may unblock the next one on the same services
         async with self.env.store.write() as uow:
@@ -198,7 +196,7 @@ class Runner:
         """Whether this runner still holds `activation_id`'s lease (asked right before each driver call)."""
         if activation_id in self._lost:
             return False
-        if time.monotonic() < self._sure.get(activation_id, 0.0):
+        if self.keeper.sure(activation_id):
             return True
         lost = await self._renew([activation_id])  # in doubt: ask the database (and extend it)
         if lost is None:
@@ -223,13 +221,14 @@ class Runner:
         if activation_id in self._lost:
             return
         self._lost.add(activation_id)
-        self._sure.pop(activation_id, None)
+        self.keeper.drop(activation_id)
         self.leases_lost += 1
         log.warning("activation %s: lease lost to another runner (%d lost so far)", activation_id,
                     self.leases_lost)
 
     async def _renew(self, ids: list[str]) -> set[str] | None:
-        """Renew; the ids found lost, or None when the database could not be asked."""
+        """Renew now, from the event loop (a lease in doubt right before a driver call); the ids another
+        runner holds, or None when the database could not be asked."""
         for attempt in range(5):
             began = time.monotonic()
             try:
@@ -239,35 +238,22 @@ class Runner:
                 raise
             except Exception as exc:
                 if transient_error(exc) and attempt < 4:
-                    self.renewal_retries += 1
                     continue
-                self.renewal_failures += 1
-                log.exception("renewing leases failed")
+                log.exception("renewing a lease failed")
                 return None
-            sure = began + self.lease.total_seconds() * SURE_SHARE
             for kept in set(ids) - lost:
                 if kept in self._running:
-                    self._sure[kept] = max(self._sure.get(kept, 0.0), sure)
+                    self.keeper.vouch(kept, began)
             return lost
         return None
 
-    async def _heartbeat(self) -> None:
-        interval = max(0.05, self.lease.total_seconds() / 4)
-        while not self.env.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await self.env.stopping.wait()
-            if self.env.stopping.is_set():
-                return
-            held = list(self._running)
-            if not held:
-                continue
-            lost = await self._renew(held)
-            for gone in lost or ():
-                task = self._running.get(gone)
-                if task is not None:
-                    self._note_lost(gone)
-                    task.cancel()  # it stops; any driver call it had not made yet is never made
+    def _on_lost(self, ids: set[str]) -> None:
+        """The keeper found leases another runner holds: stop those executions (no driver call is made)."""
+        for gone in ids:
+            task = self._running.get(gone)
+            if task is not None:
+                self._note_lost(gone)
+                task.cancel()
 
     async def _watch(self) -> None:
         """Flag work running longer than expected (jeopardy), among the activations this runner holds."""
