@@ -239,6 +239,14 @@ class ActivationRepository(FalloutQueries):
             activation.c.id.in_(wanted), activation.c.lease_owner.is_not(None), activation.c.lease_owner != owner)
         return set((await self.conn.execute(others)).scalars())
 
+    async def extend(self, id: str, owner: str, until: datetime) -> None:
+        """Extend `owner`'s lease (never shorten it): the last statement of a runner's transaction."""
+        await self.conn.execute(
+            update(activation)
+            .where(activation.c.id == id, activation.c.lease_owner == owner, activation.c.lease_expires < until)
+            .values(lease_expires=until)
+        )
+
     async def holder(self, id: str) -> str | None:
         """Who holds the lease on `id` now (None: nobody)."""
         stmt = select(activation.c.lease_owner).where(activation.c.id == id)

@@ -21,8 +21,10 @@ PostgreSQL never sees two transactions waiting for each other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,7 +126,7 @@ class Execution:
 
     async def _block(self, step: StepRow, blockers: list[str]) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.finish_step(
                 step.id, status="cancelled", now=now, expect=("pending",),
@@ -135,7 +137,7 @@ class Execution:
     async def _start(self, step: StepRow) -> str:
         """Decide the step against the as-is service and record it as running; then call the driver."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             row = await uow.services.get(step.service_id, for_update=True)  # lock order: service, activation
             await self._touch(uow, now)
             act = await self._load_checked(uow)
@@ -168,7 +170,7 @@ class Execution:
 
     async def _redo(self, step: StepRow) -> str:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.retry_step(step.id, now)
         return await self._call(await self._step(step.id))
@@ -200,7 +202,7 @@ class Execution:
                 error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 break
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await uow.services.get(step.service_id, for_update=True)
             order = await self._touch(uow, now, count_done=error is None)
             if error is not None:
@@ -221,7 +223,7 @@ class Execution:
     async def _compensate(self) -> None:
         """Undo what succeeded, newest first, one at a time; steps never started are cancelled."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             reason = "cancelled" if act.cancel_requested else "not started: the activation failed"
@@ -242,7 +244,7 @@ class Execution:
 
     async def _undo(self, step: StepRow) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.set_compensation(step.id, "running")
         act = await self._load_checked()
@@ -266,7 +268,7 @@ class Execution:
                     retries += 1
                     await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await uow.services.get(step.service_id, for_update=True)
             await self._touch(uow, now)
             if error is None:
@@ -285,7 +287,7 @@ class Execution:
     async def _finish(self) -> bool:
         """Record the outcome and finish the Monitors; False when a cancel arrived and work must be undone."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             act = await self._load_checked(uow)
             if act.delete_root:
                 await uow.services.get(act.root_id, for_update=True)
@@ -332,6 +334,16 @@ class Execution:
             raise LeaseLost(self.id)
         return order
 
+    @contextlib.asynccontextmanager
+    async def _recording(self) -> AsyncIterator[UnitOfWork]:
+        """A transaction of this execution. Its last statement extends the lease again: a transaction slowed
+        down by an overloaded machine holds the activation's row (other servers skip locked rows when they
+        claim) and leaves the lease fresh when it commits, so the lease never lapses in between."""
+        async with self.env.store.write() as uow:
+            yield uow
+            until = _now() + timedelta(seconds=self.env.lease_seconds)
+            await uow.activations.extend(self.id, self.env.owner, until)
+
     async def _guard(self) -> None:
         """Right before a driver call: stop here unless this runner still holds the lease."""
         if self.env.stopping.is_set():
@@ -342,7 +354,7 @@ class Execution:
     async def _hold(self, reason: str) -> None:
         """Park the activation for an operator with `reason` (the Monitor shows it; an event announces it)."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.hold(self.id, self.env.owner, reason, now)
             ids = await progress.publish(uow, await self._load_checked(uow), now, final=False)
@@ -360,7 +372,7 @@ class Execution:
 
     async def _set_status(self, status: str) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.set_status(self.id, status, now)
 

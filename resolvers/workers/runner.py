@@ -215,16 +215,16 @@ class Runner:
         except Exception:
             holder = None
         if holder is not None and holder != self.owner:
-            self._note_lost(activation_id)
+            self._note_lost(activation_id, holder)
 
-    def _note_lost(self, activation_id: str) -> None:
+    def _note_lost(self, activation_id: str, holder: str | None = None) -> None:
         if activation_id in self._lost:
             return
         self._lost.add(activation_id)
         self.keeper.drop(activation_id)
         self.leases_lost += 1
-        log.warning("activation %s: lease lost to another runner (%d lost so far)", activation_id,
-                    self.leases_lost)
+        log.warning("activation %s: lease lost to another runner%s (%d lost so far)", activation_id,
+                    f" ({holder})" if holder else "", self.leases_lost)
 
     async def _renew(self, ids: list[str]) -> set[str] | None:
         """Renew now, from the event loop (a lease in doubt right before a driver call); the ids another
