@@ -178,3 +178,31 @@ async def test_an_amend_names_its_monitor_and_its_revision_its_request(h: Harnes
     assert [r.correlation_id for r in amended] == ["patch-1"]
     corr = {e["correlationId"] for e in await events_of(h, second, "MonitorStateChangeEvent")}
     assert corr == {"patch-1"}
+
+
+async def test_the_cli_lists_held_work_and_retries_it(
+    harness_factory: MakeHarness, driver: DriverService, database_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    h = await http_harness(harness_factory, driver)
+    driver.down = True
+    mid = (await h.post({"id": "cli", **service("cli")}, asynchronous=True)).json()["id"]
+    await until(h, mid, lambda m: m.get("held") is True, "held")
+    runner = CliRunner()
+    listed = await asyncio.to_thread(runner.invoke, cli, ["held", "--database-url", database_url])
+    assert listed.exit_code == 0 and mid in listed.output and "driver unreachable" in listed.output
+    refused = await asyncio.to_thread(runner.invoke, cli, ["resolve", mid, "--reason", "x", "--state", "Maybe",
+                                                           "--database-url", database_url])
+    assert refused.exit_code == 1 and "Completed or InError" in refused.output
+    driver.down = False
+    retried = await asyncio.to_thread(runner.invoke, cli, [
+        "retry", mid, "--reason", "link repaired", "--by", "bob", "--database-url", database_url])
+    assert retried.exit_code == 0, retried.output
+    h.resolvers.engine.runner.kick()  # another process released it: this server finds it at its next scan
+    done = await h.finished(mid)
+    assert done["state"] == "Completed"
+    assert [(a["action"], a["by"], a["reason"]) for a in done["operatorActions"]] == [
+        ("retry", "bob", "link repaired")]

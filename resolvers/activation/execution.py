@@ -30,15 +30,13 @@ from typing import Any
 
 from resolvers.activation import progress
 from resolvers.activation.drivers import DriverError, Step
-from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, RetryPolicy, Stopping
+from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.activation.writes import apply_doc, delete_service
 from resolvers.context import RequestContext
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
 from store.activation_repo import ActivationRow, StepRow
 from store.uow import UnitOfWork
-
-__all__ = ["Execution", "ExecutionEnv", "Held", "LeaseLost", "RetryPolicy", "Stopping"]
 
 log = logging.getLogger("tmf640.engine")
 

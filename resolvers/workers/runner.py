@@ -28,7 +28,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from resolvers.activation import progress
-from resolvers.activation.execution import Execution, ExecutionEnv, Held, LeaseLost, Stopping
+from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
+from resolvers.activation.execution import Execution
 from resolvers.workers.jeopardy import JeopardyWatch
 from resolvers.workers.lease_keeper import LeaseKeeper
 from store.db import transient_error
