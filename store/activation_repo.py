@@ -151,11 +151,15 @@ class ActivationRepository(FalloutQueries):
         )
 
     async def request_cancel(self, id: str, by: str, now: datetime) -> bool:
-        """Ask the runner to stop and compensate; False when the activation already finished."""
+        """Ask the runner to stop and compensate; False when the activation already finished.
+
+        Held work is released by it: the client's cancel is the instruction an operator's abort would give.
+        """
         result = await self.conn.execute(
             update(activation)
             .where(activation.c.id == id, activation.c.status.in_(UNFINISHED))
-            .values(cancel_requested=True, cancelled_by=by, updated_at=now)
+            .values(cancel_requested=True, cancelled_by=by, updated_at=now, held_reason=None, held_at=None,
+                    failures=0, failing_since=None, retry_after=None)
         )
         return result.rowcount == 1
 

@@ -206,3 +206,19 @@ async def test_the_cli_lists_held_work_and_retries_it(
     assert done["state"] == "Completed"
     assert [(a["action"], a["by"], a["reason"]) for a in done["operatorActions"]] == [
         ("retry", "bob", "link repaired")]
+
+
+async def test_a_client_cancel_releases_held_work_to_be_undone(
+    harness_factory: MakeHarness, driver: DriverService
+) -> None:
+    h = await http_harness(harness_factory, driver)
+    body = pair("cc")
+    body["supportingService"][1]["serviceCharacteristic"] = [{"name": "driverFail", "value": "transient:99"}]
+    mid = (await h.post(body, asynchronous=True)).json()["id"]
+    await until(h, mid, lambda m: m.get("held") is True, "held")
+    deleted = await h.delete("cc", asynchronous=True)
+    assert deleted.status_code == 202, deleted.text
+    done = await h.finished(mid)
+    assert done["state"] == "InError" and done["held"] is False
+    assert summary(done)["outcome"] == "cancelled"
+    assert "cc-a" in {c.service_id for c in driver.ok("compensate")}
