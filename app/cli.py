@@ -1,4 +1,6 @@
-"""The `tmf640` command: `serve` and `migrate`. Every option also reads its TMF640_* variable."""
+"""The `tmf640` command: `serve`, `migrate`, and the operator's `held`, `retry`, `abort`, `resolve`.
+
+Every option also reads its TMF640_* variable."""
 
 from __future__ import annotations
 
@@ -52,6 +54,11 @@ def migrate(
 
     asyncio.run(run())
     typer.echo(f"database at head: {settings.database_url}")
+
+
+from app import cli_operator  # noqa: E402  (the operator's commands: held, retry, abort, resolve)
+
+cli_operator.register(cli)
 
 
 def main() -> None:

@@ -46,6 +46,12 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_activations=settings.runner_max_activations,
         lease_seconds=settings.activation_lease_seconds,
         poll_seconds=settings.runner_poll_seconds,
+        retry_attempts=settings.activation_retry_attempts,
+        retry_seconds=settings.activation_retry_seconds,
+        retry_backoff=settings.activation_retry_backoff,
+        retry_backoff_cap=settings.activation_retry_backoff_cap,
+        expected_seconds=settings.activation_expected_seconds,
+        expected_seconds_by_spec=settings.activation_expected_seconds_by_spec,
     )
 
 

@@ -1,6 +1,7 @@
 """The schema: Query, Mutation and Subscription roots, and the protections every document passes before it runs.
 
-Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots.
+Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots, operator actions on held work
+(schema/operator.py) into the Mutation root.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from schema.access import ScopeCheck
 from schema.errors import should_mask
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
+from schema.operator import OperatorMutation
 from schema.query import Query
 from schema.subscription import Subscription
 
@@ -40,7 +42,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     return strawberry.Schema(
         query=merge_types("Query", (Query, HubQuery)),
-        mutation=merge_types("Mutation", (Mutation, HubMutation)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation)),
         subscription=Subscription,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[

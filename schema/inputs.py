@@ -94,6 +94,8 @@ class MonitorFilter:
     ids: list[strawberry.ID] | None = None
     states: list[str] | None = None
     source_href: list[str] | None = None
+    held: bool | None = strawberry.field(default=None, description="true: only work held for an operator")
+    jeopardy: bool | None = strawberry.field(default=None, description="true: only work flagged in jeopardy")
     where: list[AttributeFilter] | None = None
 
     def conditions(self) -> list[Condition]:
@@ -101,6 +103,8 @@ class MonitorFilter:
         _eq(out, ("id",), _ids(self.ids))
         _eq(out, ("state",), self.states)
         _eq(out, ("sourceHref",), self.source_href)
+        _eq(out, ("held",), None if self.held is None else [str(self.held).lower()])
+        _eq(out, ("jeopardy",), None if self.jeopardy is None else [str(self.jeopardy).lower()])
         out.extend(_where(self.where))
         return out
 

@@ -67,6 +67,24 @@ class MonitorMemberStatus:
         )
 
 
+@strawberry.type(description="An operator's action on held work, as recorded on the monitor.")
+class OperatorAction:
+    action: str = strawberry.field(description="retry, abort or resolve")
+    by: str | None = strawberry.field(description="Who acted")
+    reason: str | None = strawberry.field(description="Why")
+    at: str | None = strawberry.field(description="When (ISO 8601, UTC)")
+    state: str | None = strawberry.field(description="resolve: the outcome recorded (Completed or InError)")
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> OperatorAction:
+        def text(key: str) -> str | None:
+            value = entry.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(action=str(entry.get("action")), by=text("by"), reason=text("reason"), at=text("at"),
+                   state=text("state"))
+
+
 @tmf_type(description="Tracks a long-running request on a service (TMF640 Monitor).")
 class Monitor(Extensible):
     id: strawberry.ID
@@ -82,6 +100,30 @@ class Monitor(Extensible):
     def outcome(self, info: Info) -> str | None:
         value = info.context.resolvers.monitors.summary(self.tmf).get("outcome")
         return value if isinstance(value, str) else None
+
+    @strawberry.field(description="True while the work is held for an operator (retries ran out, a compensation "
+                      "could not complete, a driver stayed unreachable)")
+    def held(self) -> bool:
+        return self.tmf.get("held") is True
+
+    @strawberry.field(description="Why the work is held")
+    def held_reason(self) -> str | None:
+        value = self.tmf.get("heldReason")
+        return value if isinstance(value, str) else None
+
+    @strawberry.field(description="True once the work ran longer than expected (jeopardy)")
+    def jeopardy(self) -> bool:
+        return self.tmf.get("jeopardy") is True
+
+    @strawberry.field(description="Operators' actions on this work: who did what, and why")
+    def operator_actions(self) -> list[OperatorAction]:
+        entries = self.tmf.get("operatorActions")
+        return [OperatorAction.of(e) for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+    @strawberry.field(description="Monitors of later requests that amended or cancelled this work")
+    def amended_by(self, info: Info) -> list[str]:
+        value = info.context.resolvers.monitors.summary(self.tmf).get("amendedBy")
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     @strawberry.field(description="Each service's part in the work (from response.body): a bundle's members")
     def members(self, info: Info) -> list[MonitorMemberStatus]:
