@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from app import web
 from app.events import EventPipeline
 from app.settings import Settings
 from resolvers.activation.drivers import DriverRegistry
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.graphql_max_tokens,
         ),
         graphiql=settings.environment == "development",
+        graphiql_html=web.GRAPHIQL_HTML,
         public_base_url=settings.public_base_url,
         max_body_bytes=settings.max_body_bytes,
         websocket=WebSocketLimits(
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_routes(),
+            *web.routes(),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

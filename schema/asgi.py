@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -73,7 +73,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
 
 
 class GraphQLApp(GraphQL[GraphQLContext, None]):
-    """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for.
+    """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for: the page given as
+    `graphiql_html` (the server's own, whose assets it serves itself), never Strawberry's page that loads a CDN.
 
     Resolvers are read from `app.state.resolvers` per request: the app's lifespan builds them after this
     endpoint is mounted.
@@ -86,6 +87,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         *,
         limits: Limits,
         graphiql: bool,
+        graphiql_html: str | None = None,
         public_base_url: str | None,
         max_body_bytes: int = 1_048_576,
         websocket: WebSocketLimits | None = None,
@@ -104,6 +106,12 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         )
         self.public_base_url = public_base_url
         self.max_body_bytes = max_body_bytes
+        self.graphiql_html = graphiql_html
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql_html is None:
+            return Response("GraphiQL is not served here", status_code=404)
+        return HTMLResponse(self.graphiql_html)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's app, with the body bounded (declared or streamed) and refused bodies answered 4xx."""
