@@ -21,4 +21,4 @@ POLICY_DOC = "Activation policy of the work this write starts; omitted: the serv
 
 
 def policy_value(policy: ActivationPolicy | None) -> str | None:
-    return policy.value if policy is not None else None
+    return str(policy.value) if policy is not None else None

@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from store.errors import BadValue
-from store.query_form import Condition, Keyset, ListQuery, SortKey
+from store.query_form import Condition, ListQuery, SortKey
 from store.values import parse_instant, parse_number
 
 
@@ -185,9 +185,10 @@ def _beyond(col: ColumnElement[Any], descending: bool, value: Any, before: bool)
     col = _text_order(col)
     if value is None:
         return col.is_not(None) if before else false()
-    later = col < value if descending else col > value
+    earlier: ColumnElement[bool] = col > value if descending else col < value
     if before:
-        return col < value if not descending else col > value
+        return earlier
+    later: ColumnElement[bool] = col < value if descending else col > value
     return or_(later, col.is_(None))
 
 
