@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def serialize(value: datetime) -> str:
@@ -25,4 +26,4 @@ DateTime = strawberry.scalar(
     parse_value=parse,
 )
 
-SCALAR_MAP = {datetime: DateTime}
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}

@@ -107,7 +107,7 @@ def test_console_activates_a_1_3_9_bundle_and_shows_every_node_active_live(
 
         wait.until(lambda d: len(states(d)) == 13 and set(states(d).values()) == {"designed"})
         assert sorted(states(browser)) == sorted(ids)
-        wait.until(lambda d: "on" == d.find_element(By.ID, "live").text)  # the tree subscription is open
+        wait.until(lambda d: d.find_element(By.ID, "live").text == "on")  # the tree subscription is open
         browser.find_element(By.ID, "activate").click()
         wait.until(lambda d: set(states(d).values()) == {"active"})
         # The monitor's per-member progress shows every member completed.

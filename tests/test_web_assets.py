@@ -15,7 +15,9 @@ import pytest
 
 PAGES = ["/graphql", "/swagger", "/console"]
 HOST = "testserver"
-LOADS_FROM = re.compile(r"""(?:importScripts|import|fetch|new\s+(?:WebSocket|EventSource|Worker))\(\s*["'`](?:https?:|wss?:)?//""")
+LOADS_FROM = re.compile(
+    r"""(?:importScripts|import|fetch|new\s+(?:WebSocket|EventSource|Worker))\(\s*["'`](?:https?:|wss?:)?//"""
+)
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)""")
 CSS_IMPORT = re.compile(r"""@import\s+(?:url\()?["']?([^"');\s]+)""")
 ABSOLUTE = re.compile(r"""["'`]((?:https?|wss?):)?//[A-Za-z0-9.-]+""")

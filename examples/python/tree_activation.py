@@ -44,8 +44,9 @@ subscription Changes($id: ID!) {
 async def main(base: str, root: str) -> None:
     http = Client(transport=HTTPXAsyncTransport(url=f"{base}/graphql", timeout=60), fetch_schema_from_transport=False)
     ws_url = base.replace("http", "ws", 1) + "/graphql"
-    ws = Client(transport=WebsocketsTransport(url=ws_url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]),
-                fetch_schema_from_transport=False)
+    transport = WebsocketsTransport(url=ws_url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+                                    close_timeout=2)  # leaving: do not wait long for the closing handshake
+    ws = Client(transport=transport, fetch_schema_from_transport=False)
     members = [{"id": f"{root}-m{i}", "name": f"member {i}", "serviceSpecification": {"id": "leaf"}}
                for i in range(1, 4)]
     service = {"id": root, "name": "example bundle", "state": "designed", "isBundle": True,
