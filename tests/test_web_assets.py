@@ -97,3 +97,17 @@ async def test_graphiql_is_the_servers_own_page_with_subscriptions(client: httpx
     page = (await client.get("/graphql", headers={"accept": "text/html"})).text
     assert "/web/vendor/graphiql.min.js" in page and "/web/vendor/graphql-ws.min.js" in page
     assert "wsClient" in (await client.get("/web/graphiql.js")).text
+
+
+async def test_production_serves_the_console_and_swagger_ui_but_not_graphiql(database_url: str) -> None:
+    from app.factory import create_app
+    from app.settings import Settings
+
+    application = create_app(Settings(database_url=database_url, migrate_on_start=False, environment="production"))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as c:
+            assert (await c.get("/console")).status_code == 200
+            assert (await c.get("/swagger")).status_code == 200
+            assert (await c.get("/web/console.js")).status_code == 200
+            assert (await c.get("/graphql", headers={"accept": "text/html"})).status_code != 200
