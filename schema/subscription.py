@@ -9,7 +9,7 @@ the server stops. A failure of the bus ends the subscription with an error namin
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -19,7 +19,7 @@ from resolvers.feed import FeedEvent
 from resolvers.rules.errors import DomainError
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, instant
-from schema.enums import EventType, MonitorState, enum_or_none, values
+from schema.enums import EventType, MonitorState, values
 from schema.errors import query_error
 from schema.monitor import Monitor, monitor_of
 from schema.service import Service
@@ -31,8 +31,8 @@ Info = strawberry.Info[GraphQLContext, None]
 @strawberry.interface(description="A committed TMF event (TMF688 envelope) as a subscription delivers it.")
 class ChangeEvent:
     event_id: str = strawberry.field(description="Unique id; pass it as `after` to resume after this event")
-    event_type: EventType | None = strawberry.field(description="ServiceCreateEvent, MonitorCreateEvent...")
-    event_time: datetime | None = strawberry.field(description="When the change was committed")
+    event_type: EventType = strawberry.field(description="ServiceCreateEvent, MonitorCreateEvent...")
+    event_time: datetime = strawberry.field(description="When the change was committed (UTC)")
     correlation_id: str | None = strawberry.field(description="Threads every event of one request")
     field_path: str | None = strawberry.field(description="Changed first-level attributes (AttributeValueChange)")
     envelope: JSON = strawberry.field(description="The whole TMF688 envelope, as hub listeners receive it")
@@ -62,8 +62,8 @@ def _common(event: FeedEvent) -> dict[str, Any]:
     payload = event.payload
     return {
         "event_id": event.event_id,
-        "event_type": enum_or_none(EventType, event.event_type),
-        "event_time": instant(payload.get("eventTime")),
+        "event_type": EventType(event.event_type),  # this server's outbox holds only these
+        "event_time": instant(payload.get("eventTime")) or datetime.fromtimestamp(0, UTC),
         "correlation_id": event.correlation_id,
         "field_path": payload.get("fieldPath"),
         "envelope": payload,
