@@ -28,6 +28,7 @@ if not (CHROMIUM and CHROMEDRIVER):
                 allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402  (after the skip: only where a browser exists)
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -79,9 +80,18 @@ def screenshot_on_failure(driver: webdriver.Chrome, tmp_path: Path, name: str) -
                 path = tmp_path / f"{name}.png"
                 driver.save_screenshot(str(path))
                 (tmp_path / f"{name}.html").write_text(driver.page_source)
-                exc.args = (*exc.args, f"screenshot: {path}")
+                exc.add_note(f"screenshot of the page: {path} (and its HTML beside it)")
 
     return Guard()
+
+
+def click(driver: webdriver.Chrome, selector: str) -> bool:
+    """Click the element once it is there; False (try again) while the page redraws it."""
+    try:
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+    return True
 
 
 def test_console_activates_a_1_3_9_bundle_and_shows_every_node_active_live(
@@ -97,7 +107,7 @@ def test_console_activates_a_1_3_9_bundle_and_shows_every_node_active_live(
         box = wait.until(lambda d: d.find_element(By.ID, "q"))
         box.send_keys("^b139 bundle$")
         browser.find_element(By.CSS_SELECTOR, "#search button[type=submit]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#results li[data-id="b139-root"]')).click()
+        wait.until(lambda d: click(d, '#results li[data-id="b139-root"]'))
 
         def states(d: Any) -> dict[str, str]:  # read in one script: the page may redraw the tree meanwhile
             found: dict[str, str] = d.execute_script(
@@ -108,7 +118,7 @@ def test_console_activates_a_1_3_9_bundle_and_shows_every_node_active_live(
         wait.until(lambda d: len(states(d)) == 13 and set(states(d).values()) == {"designed"})
         assert sorted(states(browser)) == sorted(ids)
         wait.until(lambda d: d.find_element(By.ID, "live").text == "on")  # the tree subscription is open
-        browser.find_element(By.ID, "activate").click()
+        wait.until(lambda d: click(d, "#activate"))
         wait.until(lambda d: set(states(d).values()) == {"active"})
         # The monitor's per-member progress shows every member completed.
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#monitor td.completed")) == 13)
