@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from app import web
 from app.auth import Authenticator
 from app.edge import EdgeConfig, RequestEdgeMiddleware
 from app.events import EventPipeline, callback_guard
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.graphql_max_tokens,
         ),
         graphiql=settings.environment == "development",
+        graphiql_html=web.GRAPHIQL_HTML,
         websocket=WebSocketLimits(
             max_subscriptions=settings.graphql_max_subscriptions,
             connection_init_timeout=settings.graphql_connection_init_timeout,
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_routes(),
+            *web.routes(),
         ],
         exception_handlers=HANDLERS,
         middleware=[Middleware(

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from store.db import Database
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 from tests.driver_service import DriverService, Recorder
 from tests.processes import API, Server, until
 
@@ -194,7 +194,7 @@ def unfinished(http: httpx.Client, servers: list[Server]) -> int:
 async def outbox_events(database_url: str) -> list[dict[str, Any]]:
     db = Database(database_url)
     try:
-        async with Store(db).read() as uow:
+        async with Store(db).read(ALL_TENANTS) as uow:
             return [e.payload for e in await uow.outbox.after(0, 1_000_000)]
     finally:
         await db.dispose()
