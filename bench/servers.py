@@ -1,0 +1,77 @@
+"""Processes the benchmarks measure: `tmf640 serve` and the bare baseline, each a real uvicorn on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/tmf-api/serviceActivationAndConfiguration/v4"
+START_DEADLINE = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@contextmanager
+def process(command: list[str], probe: str, log: Path, env: dict[str, str] | None = None) -> Iterator[float]:
+    """Start `command`, wait until `probe` answers (any status below 500); yield the seconds it took."""
+    out = log.open("ab")
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
+    try:
+        deadline = time.monotonic() + START_DEADLINE
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{command[:4]} exited with {proc.returncode}; see {log}")
+            try:
+                if httpx.get(probe, timeout=2.0).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{probe} did not answer within {START_DEADLINE}s; see {log}")
+            time.sleep(0.01)  # polling an external process, bounded by the deadline
+        yield time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        out.close()
+
+
+@contextmanager
+def tmf640(url: str, log: Path, **settings: str) -> Iterator[str]:
+    """`tmf640 serve` on `url` (extra TMF640_* settings as keyword arguments); yields its base URL."""
+    port = free_port()
+    env = {f"TMF640_{k.upper()}": v for k, v in settings.items()}
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url]
+    with process(command, f"http://127.0.0.1:{port}/health", log, env):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def baseline(db_file: Path, log: Path) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "bench.baseline", str(db_file), str(port)]
+    with process(command, f"http://127.0.0.1:{port}{API}/service/none", log):
+        yield f"http://127.0.0.1:{port}"
