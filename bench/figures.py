@@ -124,7 +124,7 @@ async def _hub_run(base: str, n: int, listeners: list[Listener]) -> tuple[float,
     await _post_all(base, [document(i) for i in range(n)])
     created = time.perf_counter()
     deadline = time.monotonic() + 600
-    while sum(len(x.times) for x in listeners) < n * len(listeners) and time.monotonic() < deadline:
+    while sum(len(x.times) for x in listeners) < n * len(listeners) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # waiting on another process's deliveries, bounded above
     for listener in listeners:
         await listener.stop()

@@ -74,9 +74,16 @@ class Services:
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
-        check("service", ListQuery(fields=fields), self.max_page)
+        if fields is not None:
+            check("service", ListQuery(fields=fields), self.max_page)
         _check_id(id)
-        async with self.store.read(ctx.caller.scope) as uow:
+        view = await self.store.service_view(ctx.caller.scope, id)  # one statement, no transaction (store.reads)
+        if view is None:
+            raise NotFound("Service", id)
+        if not view.busy:
+            rendered = documents.render(id, view.doc, ctx.service_href, view.members, fresh=True)
+            return ServiceResult(select_fields(rendered, fields), etag(view.version))
+        async with self.store.read(ctx.caller.scope) as uow:  # work under way: `x-activation` needs its steps
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)

@@ -137,22 +137,27 @@ def render(
     doc: Mapping[str, Any],
     href: Callable[[str], str],
     by_value_docs: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    fresh: bool = False,
 ) -> dict[str, Any]:
-    """The TMF representation: `id`, `href`, then the stored attributes; by-value members rendered live."""
+    """The TMF representation: `id`, `href`, then the stored attributes; by-value members rendered live.
+
+    `fresh`: `doc` and the members were just read for this call and belong to nobody else: no copy is made.
+    """
     out: dict[str, Any] = {"id": sid, "href": href(sid)}
-    out.update(copy.deepcopy(dict(doc)))
+    out.update(dict(doc) if fresh else copy.deepcopy(dict(doc)))
     members = by_value_docs or {}
     if not members:
         return out
     for i, entry in enumerate(out.get("supportingService") or []):
         mid = ref_id(entry) if isinstance(entry, dict) else None
         if mid is not None and mid in members:
-            out["supportingService"][i] = render(mid, members[mid], href)
+            out["supportingService"][i] = render(mid, members[mid], href, fresh=fresh)
     for rel in out.get("serviceRelationship") or []:
         if isinstance(rel, dict) and isinstance(rel.get("service"), dict):
             mid = ref_id(rel["service"])
             if mid is not None and mid in members:
-                rel["service"] = render(mid, members[mid], href)
+                rel["service"] = render(mid, members[mid], href, fresh=fresh)
     return out
 
 
