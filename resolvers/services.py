@@ -113,23 +113,36 @@ class Services:
     def _intake(self) -> Intake:
         return self.engine.intake
 
-    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
-        _check_writer(ctx)
-        validate("Service_Create", body)
+    def check_create(self, body: Any, *, quick: bool = False) -> None:
+        """A Service_Create document against the schema and the lifecycle (its members: `plan_create`).
+        `quick`: a compiled validator answers first (rules.validation.validate)."""
+        validate("Service_Create", body, quick=quick)
         self.lifecycle.check_state(body.get("state"))
-        chosen = self._intake.policy(policy)
+
+    def plan_create(self, body: Any, *, quick: bool = False) -> list[documents.NewService]:
+        """A checked Service_Create document (`check_create`) split into the services it creates, parent first,
+        its members by value checked. Raises ValidationFailed naming the first problem."""
         parent_state = body["state"]
 
         def check_member(path: str, member: dict[str, Any]) -> None:
             member.setdefault("state", parent_state)
             try:
-                validate("Service_Create", member)
+                validate("Service_Create", member, quick=quick)
                 self.lifecycle.check_state(member.get("state"))
             except ValidationFailed as exc:
                 raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
 
-        plan = documents.plan_create(body, check_member)
-        info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
+        return documents.plan_create(body, check_member)
+
+    def create_info(self, ctx: RequestContext, body: Any, policy: str) -> RequestInfo:
+        return RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, policy))
+
+    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
+        _check_writer(ctx)
+        self.check_create(body)
+        chosen = self._intake.policy(policy)
+        plan = self.plan_create(body)
+        info = self.create_info(ctx, body, chosen)
         now = _now()
         async with self.store.write(ctx.caller.scope) as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)
