@@ -14,6 +14,7 @@ from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 
 from schema.access import ScopeCheck
+from schema.batch import BatchMutation
 from schema.errors import should_mask
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
@@ -40,7 +41,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     return strawberry.Schema(
         query=merge_types("Query", (Query, HubQuery)),
-        mutation=merge_types("Mutation", (Mutation, HubMutation)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation, BatchMutation)),
         subscription=Subscription,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
