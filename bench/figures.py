@@ -183,23 +183,25 @@ def bulk_import(tmp: Path, quick: bool) -> Figure:
 
 
 def cold_start(tmp: Path, quick: bool) -> Figure:
-    """`python -m app serve` on an empty database until /health answers (migrations included)."""
+    """`python -m app serve` on an empty database until /health answers (migrations included): wall time, and
+    the CPU time the process used until then (less disturbed by other work on the machine)."""
     runs = 1 if quick else 3
-    times = []
+    times, cpus = [], []
     for i in range(runs + 1):  # the first run warms the page cache and is not counted
         port = free_port()
         command = [sys.executable, "-m", "app", "serve", "--port", str(port),
                    "--database-url", sqlite_url(tmp / f"start-{i}.db")]
-        with process(command, f"http://127.0.0.1:{port}/health", tmp / "start.log") as seconds:
+        with process(command, f"http://127.0.0.1:{port}/health", tmp / "start.log") as started:
             if i:
-                times.append(seconds)
+                times.append(started.seconds)
+                cpus.append(started.cpu)
     median = statistics.median(times)
     return {
         "figure": "cold start to first answer (empty database)",
         "target": "< 2 s",
         "value": median,
-        "measured": f"{median:.2f} s (median of {runs})",
-        "details": {"runs_s": times},
+        "measured": f"{median:.2f} s, {statistics.median(cpus):.2f} s CPU (median of {runs})",
+        "details": {"runs_s": times, "cpu_s": cpus},
     }
 
 

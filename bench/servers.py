@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,12 +29,29 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Started:
+    seconds: float  # wall time until the probe answered
+    cpu: float  # CPU seconds the process used until then (a figure the machine's load disturbs less)
+    pid: int
+
+
 @contextmanager
-def process(command: list[str], probe: str, log: Path, env: dict[str, str] | None = None) -> Iterator[float]:
-    """Start `command`, wait until `probe` answers (any status below 500); yield the seconds it took."""
+def process(command: list[str], probe: str, log: Path, env: dict[str, str] | None = None,
+            cwd: Path = ROOT) -> Iterator[Started]:
+    """Start `command`, wait until `probe` answers (any status below 500); yield when and at what CPU cost."""
     out = log.open("ab")
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + START_DEADLINE
@@ -48,7 +66,7 @@ def process(command: list[str], probe: str, log: Path, env: dict[str, str] | Non
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{probe} did not answer within {START_DEADLINE}s; see {log}")
             time.sleep(0.01)  # polling an external process, bounded by the deadline
-        yield time.perf_counter() - started
+        yield Started(time.perf_counter() - started, cpu_seconds(proc.pid), proc.pid)
     finally:
         proc.terminate()
         try:

@@ -13,16 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft4Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from resolvers.rules.errors import ValidationFailed
 from store.values import parse_instant
 
 SWAGGER = Path(__file__).parent / "data" / "TMF640-ServiceActivation-v4.0.0.swagger.json"
 NOT_PATCHABLE = ("id", "href", "serviceDate")
+
+if TYPE_CHECKING:  # jsonschema is imported when the first document is checked, not when the server starts
+    from jsonschema import Draft4Validator
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
@@ -42,21 +43,18 @@ def _definitions() -> dict[str, Any]:
     return dict(defs)
 
 
-_formats = FormatChecker(formats=())
-
-
 def _is_instant(value: object) -> bool:
     return not isinstance(value, str) or parse_instant(value) is not None
 
 
-_formats.checks("date-time")(_is_instant)
-
-
 @cache
 def _validator(definition: str) -> Draft4Validator:
-    return Draft4Validator(
-        {"$ref": f"#/definitions/{definition}", "definitions": _definitions()}, format_checker=_formats
-    )
+    from jsonschema import Draft4Validator, FormatChecker
+
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(_is_instant)
+    return Draft4Validator({"$ref": f"#/definitions/{definition}", "definitions": _definitions()},
+                           format_checker=formats)
 
 
 def known_attributes(definition: str) -> frozenset[str]:
