@@ -14,11 +14,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from resolvers.bulk import Outcome
 
 BATCH = 500
 
@@ -86,16 +89,31 @@ async def run_import(path: Path, settings: Settings, *, strict: bool, events: bo
         seen: dict[str, int] = {}
         bar = _progress(progress, sum(1 for _ in path.open(encoding="utf-8")) if progress else 0)
         batch: list[Item] = []
+        # One batch is written while the next is checked and planned in a worker thread: SQLite works outside
+        # the GIL, so the two overlap on a machine with two cores.
+        pending: tuple[asyncio.Task[Outcome], int] | None = None
 
-        async def flush() -> bool:
-            nonlocal stored, present
-            outcome = await importer.store_batch(ctx, batch, strict=strict)
+        async def settle() -> bool:
+            nonlocal pending, stored, present
+            if pending is None:
+                return True
+            task, size = pending
+            pending = None
+            outcome = await task
             stored, present = stored + outcome.stored, present + outcome.present
             bad.extend(outcome.bad)
             if bar is not None:
-                bar.advance(bar.task_ids[0], len(batch))
-            batch.clear()
+                bar.advance(bar.task_ids[0], size)
             return not (strict and outcome.bad)
+
+        async def flush() -> bool:
+            nonlocal pending, batch
+            items, batch = batch, []
+            prepared = await asyncio.to_thread(importer.prepare, ctx, items, strict=strict)
+            if not await settle():
+                return False
+            pending = (asyncio.create_task(importer.write(ctx, prepared, strict=strict)), len(items))
+            return not (strict and prepared.bad)
 
         for number, body in documents(path, bad):
             if isinstance(body, _Unreadable):
@@ -114,6 +132,7 @@ async def run_import(path: Path, settings: Settings, *, strict: bool, events: bo
         else:
             if batch:
                 await flush()
+        await settle()
         if bar is not None:
             bar.stop()
     finally:

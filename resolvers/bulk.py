@@ -52,6 +52,15 @@ class Outcome:
 
 
 @dataclass
+class Prepared:
+    """A batch checked and planned, with its events, waiting to be written."""
+
+    at: datetime
+    planned: list[tuple[Item, list[documents.NewService], list[bulk.BulkEvent]]] = field(default_factory=list)
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
 class BulkImport:
     services: Services
     emit_events: bool = True
@@ -64,31 +73,38 @@ class BulkImport:
         if not isinstance(item.body, dict):
             raise ValidationFailed("", "a Service_Create document must be a JSON object")
         self.services.check_create(item.body, quick=True)
-        plan = self.services.plan_create(item.body, quick=True)
+        plan = self.services.plan_create(item.body, quick=True, fresh=True)
         ids = [s.id for s in plan]
         if len(set(ids)) != len(ids):
             raise ValidationFailed("id", "the document names one service id twice")
         return plan
 
-    async def store_batch(self, ctx: RequestContext, items: list[Item], *, strict: bool = False) -> Outcome:
-        """Check and store `items` in one transaction. Bad documents are reported (with `strict`, the batch
-        stops at the first: what came before it is stored, nothing after it)."""
-        out = Outcome()
-        planned: list[tuple[Item, list[documents.NewService]]] = []
+    def prepare(self, ctx: RequestContext, items: list[Item], *, strict: bool = False) -> Prepared:
+        """Check and plan `items` (CPU only, no database): what `write` stores. Documents are taken apart."""
+        prepared = Prepared(datetime.now(UTC))
         for item in items:
             try:
-                planned.append((item, self._plan(item)))
+                plan = self._plan(item)
             except DomainError as exc:
-                out.bad.append((item.number, exc.message))
+                prepared.bad.append((item.number, exc.message))
                 if strict:
                     break
-        now = datetime.now(UTC)
+                continue
+            events = _events(ctx, plan, prepared.at) if self.emit_events else []
+            prepared.planned.append((item, plan, events))
+        return prepared
+
+    async def write(self, ctx: RequestContext, prepared: Prepared, *, strict: bool = False) -> Outcome:
+        """Store what `prepare` planned, in one transaction; documents whose service is held are left alone."""
+        out = Outcome(bad=list(prepared.bad))
         async with self.store.write(ctx.caller.scope) as uow:
-            taken = await uow.services.existing_ids(s.id for _, plan in planned for s in plan)
+            taken = await uow.services.existing_ids(s.id for _, plan, _ in prepared.planned for s in plan)
             rows: list[bulk.BulkService] = []
             events: list[bulk.BulkEvent] = []
             claimed: dict[str, int] = {}
-            for item, plan in planned:
+            for item, plan, item_events in prepared.planned:
+                if strict and out.bad and item.number > min(n for n, _ in out.bad):
+                    break
                 if plan[0].id in taken:
                     out.present += 1
                     continue
@@ -96,22 +112,24 @@ class BulkImport:
                 if clash is not None:
                     where = f"line {claimed[clash]}" if clash in claimed else "the store"
                     out.bad.append((item.number, f"id: {clash!r} is already used by {where}"))
-                    if strict:
-                        break
                     continue
                 for s in plan:
                     claimed[s.id] = item.number
                 rows.extend(_rows(plan))
-                if self.emit_events:
-                    events.extend(_events(ctx, plan, now))
+                events.extend(item_events)
             await bulk.insert_services(uow.conn, rows, tenant=ctx.caller.tenant, actor=ctx.caller.identity,
-                                       correlation_id=ctx.correlation_id, now=now)
+                                       correlation_id=ctx.correlation_id, now=prepared.at)
             await bulk.add_events(uow.conn, events, tenant=ctx.caller.tenant)
             if events:
                 uow.outbox.written = True  # the store wakes a relay of this process after commit
             out.stored = len(rows)
         out.bad.sort()
         return out
+
+    async def store_batch(self, ctx: RequestContext, items: list[Item], *, strict: bool = False) -> Outcome:
+        """Check and store `items` in one transaction. Bad documents are reported (with `strict`, the batch
+        stops at the first: what came before it is stored, nothing after it)."""
+        return await self.write(ctx, self.prepare(ctx, items, strict=strict), strict=strict)
 
 
 def _rows(plan: list[documents.NewService]) -> list[bulk.BulkService]:
@@ -126,7 +144,7 @@ def _events(ctx: RequestContext, plan: list[documents.NewService], now: datetime
             members.setdefault(s.parent_id, {})[s.id] = s.doc
     out = []
     for s in reversed(plan):
-        rendered = documents.render(s.id, s.doc, ctx.service_href, members.get(s.id))
+        rendered = documents.render(s.id, s.doc, ctx.service_href, members.get(s.id), fresh=True)
         ev = envelope.build("ServiceCreateEvent", rendered, correlation_id=ctx.correlation_id, at=now)
         out.append(bulk.BulkEvent(ev.event_id, ev.event_type, ev.correlation_id, ev.resource_type, ev.resource_id,
                                   ev.at, ev.payload))

@@ -119,9 +119,10 @@ class Services:
         validate("Service_Create", body, quick=quick)
         self.lifecycle.check_state(body.get("state"))
 
-    def plan_create(self, body: Any, *, quick: bool = False) -> list[documents.NewService]:
+    def plan_create(self, body: Any, *, quick: bool = False, fresh: bool = False) -> list[documents.NewService]:
         """A checked Service_Create document (`check_create`) split into the services it creates, parent first,
-        its members by value checked. Raises ValidationFailed naming the first problem."""
+        its members by value checked. Raises ValidationFailed naming the first problem. `fresh`: `body` is
+        not used afterwards and is taken apart instead of copied (documents.plan_create)."""
         parent_state = body["state"]
 
         def check_member(path: str, member: dict[str, Any]) -> None:
@@ -132,7 +133,7 @@ class Services:
             except ValidationFailed as exc:
                 raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
 
-        return documents.plan_create(body, check_member)
+        return documents.plan_create(body, check_member, fresh=fresh)
 
     def create_info(self, ctx: RequestContext, body: Any, policy: str) -> RequestInfo:
         return RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, policy))
