@@ -3,6 +3,7 @@
     python -m bench                      every figure at full scale (the 100,000-service import included)
     python -m bench --only get --quick   one figure, scaled down
     python -m bench --compare bench/results/OLD.json   previous figures beside the new ones
+    python -m bench --only get,start --against ../main  another checkout measured side by side
 
 Each run also writes its figures as JSON (bench/results/<UTC time>.json, or --json PATH). The machine's load
 (`os.getloadavg`) is recorded before each figure: on a shared machine, read the figures with it.
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.figures import FIGURES
+from bench.figures import FIGURES, OPTIONS
 from bench.servers import ROOT
 
 
@@ -75,6 +76,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="scaled-down runs (seconds, not minutes)")
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
     parser.add_argument("--compare", type=Path, help="a previous results file to print beside this run")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. ../main) measured side by side "
+                        "where a figure can (get, start)")
     args = parser.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(FIGURES)
     unknown = [n for n in names if n not in FIGURES]
@@ -83,6 +86,7 @@ def main() -> None:
     previous = {}
     if args.compare:
         previous = {f["name"]: f for f in json.loads(args.compare.read_text())["figures"]}
+    OPTIONS["against"] = args.against.resolve() if args.against else None
     results = run(names, args.quick)
     print()
     print(table(results, previous))

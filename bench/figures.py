@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -20,6 +21,8 @@ from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, t
 
 Figure = dict[str, Any]
 ASYNC = {"Prefer": "respond-async"}
+# `python -m bench --against TREE`: another checkout (e.g. main) measured side by side where a figure can.
+OPTIONS: dict[str, Any] = {"against": None}
 
 
 def document(i: int, state: str = "feasibilityChecked") -> dict[str, Any]:
@@ -46,31 +49,50 @@ def _wait_settled(client: httpx.Client, base: str, id: str) -> dict[str, Any]:
         time.sleep(0.05)  # waiting on another process's work, bounded above
 
 
+def _seed(base: str) -> tuple[dict[str, Any], str]:
+    """The service the GET figure reads, created through the API (which waits for its work: 201)."""
+    with httpx.Client(timeout=60) as client:
+        created = client.post(f"{base}{API}/service", json={"id": "bench-get-1", **document(1)})
+        created.raise_for_status()
+        return _wait_settled(client, base, "bench-get-1"), "bench-get-1"
+
+
 def get_by_id(tmp: Path, quick: bool) -> Figure:
     """GET /service/{id} of tmf640 and of the bare baseline, alternated in one run, same uvicorn, 16 connections."""
     db = tmp / "get.db"
     log = tmp / "get.log"
     seconds, rounds = (3.0, 1) if quick else (10.0, 3)
-    with tmf640(sqlite_url(db), log) as base, httpx.Client(timeout=30) as client:
-        created = client.post(f"{base}{API}/service", json=document(1))  # waits for the work: 201, the service
-        created.raise_for_status()
-        id = created.json()["id"]
-        ours = _wait_settled(client, base, id)
-        with baseline(db, log) as bare:
-            theirs = client.get(f"{bare}{API}/service/{id}").json()
-            same = {k: v for k, v in ours.items() if k != "href"} == {k: v for k, v in theirs.items() if k != "href"}
-            app_rps, bare_rps = [], []
-            for _ in range(rounds):
-                app_rps.append(load.requests_per_second(f"{base}{API}/service/{id}", seconds))
-                bare_rps.append(load.requests_per_second(f"{bare}{API}/service/{id}", seconds))
+    against: Path | None = OPTIONS["against"]
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(tmf640(sqlite_url(db), log))
+        ours, id = _seed(base)
+        bare = stack.enter_context(baseline(db, log))
+        other = None
+        if against:  # its own database: its migrations may differ; the same service, by the same id
+            other = stack.enter_context(tmf640(sqlite_url(tmp / "against.db"), log, tree=against))
+            _seed(other)
+        theirs = httpx.get(f"{bare}{API}/service/{id}", timeout=30).json()
+        same = {k: v for k, v in ours.items() if k != "href"} == {k: v for k, v in theirs.items() if k != "href"}
+        app_rps: list[float] = []
+        bare_rps: list[float] = []
+        other_rps: list[float] = []
+        for _ in range(rounds):
+            app_rps.append(load.requests_per_second(f"{base}{API}/service/{id}", seconds))
+            bare_rps.append(load.requests_per_second(f"{bare}{API}/service/{id}", seconds))
+            if other:
+                other_rps.append(load.requests_per_second(f"{other}{API}/service/{id}", seconds))
     app, bare_median = statistics.median(app_rps), statistics.median(bare_rps)
+    measured = f"{app:,.0f} vs {bare_median:,.0f} req/s = {app / bare_median:.2f}x"
+    if other_rps:
+        measured += f"; {against.name}: {statistics.median(other_rps):,.0f} req/s = " \
+                    f"{statistics.median(other_rps) / bare_median:.2f}x"  # type: ignore[union-attr]
     return {
         "figure": "GET /service/{id} vs bare Starlette + aiosqlite",
         "target": ">= 0.5x",
         "value": app / bare_median,
-        "measured": f"{app:,.0f} vs {bare_median:,.0f} req/s = {app / bare_median:.2f}x",
-        "details": {"app_rps": app_rps, "baseline_rps": bare_rps, "same_json": same, "seconds": seconds,
-                    "generator": load.generator(), "concurrency": load.CONCURRENCY},
+        "measured": measured,
+        "details": {"app_rps": app_rps, "baseline_rps": bare_rps, "against_rps": other_rps, "same_json": same,
+                    "seconds": seconds, "generator": load.generator(), "concurrency": load.CONCURRENCY},
     }
 
 
@@ -187,21 +209,29 @@ def cold_start(tmp: Path, quick: bool) -> Figure:
     """`python -m app serve` on an empty database until /health answers (migrations included): wall time, and
     the CPU time the process used until then (less disturbed by other work on the machine)."""
     runs = 1 if quick else 3
-    times, cpus = [], []
+    against: Path | None = OPTIONS["against"]
+    trees = {"this": ROOT, **({"against": against} if against else {})}
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    cpus: dict[str, list[float]] = {name: [] for name in trees}
     for i in range(runs + 1):  # the first run warms the page cache and is not counted
-        port = free_port()
-        command = [sys.executable, "-m", "app", "serve", "--port", str(port),
-                   "--database-url", sqlite_url(tmp / f"start-{i}.db")]
-        with process(command, f"http://127.0.0.1:{port}/health", tmp / "start.log") as started:
-            if i:
-                times.append(started.seconds)
-                cpus.append(started.cpu)
-    median = statistics.median(times)
+        for name, tree in trees.items():
+            port = free_port()
+            command = [sys.executable, "-m", "app", "serve", "--port", str(port),
+                       "--database-url", sqlite_url(tmp / f"start-{name}-{i}.db")]
+            with process(command, f"http://127.0.0.1:{port}/health", tmp / "start.log", cwd=tree) as started:
+                if i:
+                    times[name].append(started.seconds)
+                    cpus[name].append(started.cpu)
+    measured = f"{statistics.median(times['this']):.2f} s, {statistics.median(cpus['this']):.2f} s CPU"
+    if against:
+        measured += f"; {against.name}: {statistics.median(times['against']):.2f} s, " \
+                    f"{statistics.median(cpus['against']):.2f} s CPU"
+    median = statistics.median(times["this"])
     return {
         "figure": "cold start to first answer (empty database)",
         "target": "< 2 s",
         "value": median,
-        "measured": f"{median:.2f} s, {statistics.median(cpus):.2f} s CPU (median of {runs})",
+        "measured": f"{measured} (median of {runs})",
         "details": {"runs_s": times, "cpu_s": cpus},
     }
 

@@ -14,6 +14,7 @@ class Listener:
     times: list[float] = field(default_factory=list)
     server: asyncio.Server | None = None
     port: int = 0
+    connections: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -24,11 +25,15 @@ class Listener:
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        for writer in list(self.connections):  # their handlers end on EOF instead of being cancelled
+            writer.close()
+        await asyncio.sleep(0)
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -44,4 +49,5 @@ class Listener:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.connections.discard(writer)
             writer.close()

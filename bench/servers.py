@@ -78,12 +78,13 @@ def process(command: list[str], probe: str, log: Path, env: dict[str, str] | Non
 
 
 @contextmanager
-def tmf640(url: str, log: Path, **settings: str) -> Iterator[str]:
-    """`tmf640 serve` on `url` (extra TMF640_* settings as keyword arguments); yields its base URL."""
+def tmf640(url: str, log: Path, tree: Path = ROOT, **settings: str) -> Iterator[str]:
+    """`tmf640 serve` on `url` (extra TMF640_* settings as keyword arguments) from the source `tree` (another
+    checkout, to compare before and after in one run); yields its base URL."""
     port = free_port()
     env = {f"TMF640_{k.upper()}": v for k, v in settings.items()}
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url]
-    with process(command, f"http://127.0.0.1:{port}/health", log, env):
+    with process(command, f"http://127.0.0.1:{port}/health", log, env, cwd=tree):
         yield f"http://127.0.0.1:{port}"
 
 
