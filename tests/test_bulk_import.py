@@ -152,3 +152,19 @@ def test_the_quick_validator_agrees_with_the_full_one(doc: Any) -> None:
 @pytest.mark.parametrize("doc", [*SAMPLES[:2], {"a/b": 1, "c~": {"x": [1]}, "": None}])
 def test_the_creation_patch_is_the_diff_from_nothing(doc: dict[str, Any]) -> None:
     assert patching.creation(doc) == patching.diff({}, doc)
+
+
+def test_the_command_reports_bad_lines_by_number_and_exits_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    path = tmp_path / "few.ndjson"
+    path.write_text("\n".join([json.dumps(document(1)), "oops", json.dumps(document(2))]) + "\n")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(cli, ["import", str(path), "--database-url", url, "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:2: not JSON" in result.output
+    assert "stored 2 services; 0 documents already present; 1 bad" in result.output
+    again = CliRunner().invoke(cli, ["import", str(path), "--database-url", url, "--no-progress"])
+    assert "stored 0 services; 2 documents already present; 1 bad" in again.output
