@@ -63,7 +63,7 @@ def _sql(dialect: Dialect, confined: bool) -> str:
     """The statement as SQL text, compiled once per dialect: constants inline, the id (and the tenant, when the
     caller is confined to one) its parameters. The tenant filters the service and its members."""
     id_mark, tenant_mark, _ = _PLACEHOLDERS[dialect.paramstyle]
-    tenant = literal_column(tenant_mark) if confined else None
+    tenant: Any = literal_column(tenant_mark) if confined else None
     where = [service.c.id == literal_column(id_mark)]
     if tenant is not None:
         where.append(service.c.tenant == tenant)

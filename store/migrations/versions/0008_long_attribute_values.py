@@ -5,7 +5,7 @@ Values of any length are stored: `value_text` holds at most the first 200 charac
 when it is longer. Existing long rows (possible on SQLite) are split the same way.
 
 Revision ID: 0008
-Revises: 0003 (to be re-chained when the branches merge)
+Revises: 0005 (chained after main's tenants revision; the integrator may re-chain it)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
