@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from app import cli_import
 from app.settings import Settings
 from store import migrate as store_migrate
 from store.db import Database
 
 cli = typer.Typer(help="TMF640 Service Activation and Configuration server.", no_args_is_help=True)
+cli_import.register(cli)  # `tmf640 import FILE`
 
 
 def _settings(**overrides: object) -> Settings:

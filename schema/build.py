@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access import ScopeCheck
+from schema.batch import BatchMutation
 from schema.errors import should_mask
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
@@ -45,7 +46,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     return strawberry.Schema(
         query=merge_types("Query", (Query, HubQuery, NodeQuery)),
-        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation, BatchMutation)),
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # Factories, not instances: Strawberry builds each extension afresh for every operation.

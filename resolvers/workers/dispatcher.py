@@ -25,8 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from resolvers.callback_guard import CallbackGuard
 from resolvers.context import EVERY_TENANT
@@ -37,6 +36,9 @@ from store.hubs import ACTIVE, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
 from store.uow import ALL_TENANTS, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("tmf640.hub")
 
@@ -99,7 +101,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
-        self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        self._client = None  # made at the first delivery: a server without listeners never loads httpx
         self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
         if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
             self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
@@ -250,12 +252,19 @@ class Dispatcher:
         async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.skip_to(hub.id, self.owner, seq, _now())
 
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        return self._client
+
     async def _deliver(self, hub: HubRow, event: OutboxEvent, attempt: int) -> bool:
         """One POST of one event; records the attempt; True only when it was accepted (2xx)."""
         async with self.store.write(ALL_TENANTS) as uow:
             if not await uow.hubs.renew(hub.id, self.owner, _now() + self._lease()):
                 return False
-        assert self._client is not None
+        client = self._http()
         body = body_of(event.payload)
         sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
                                correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret)
@@ -266,8 +275,8 @@ class Dispatcher:
             target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
             sent_headers = {**sent_headers, "Host": target.host_header}
             # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with self._client.stream("POST", target.url, content=body, headers=sent_headers,
-                                           extensions=target.extensions) as response:
+            async with client.stream("POST", target.url, content=body, headers=sent_headers,
+                                      extensions=target.extensions) as response:
                 status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()
