@@ -80,8 +80,7 @@ class Monitor(Extensible):
     @strawberry.field(description="Where the work stands, from response.body: inProgress, completed, failed or "
                       "cancelled")
     def outcome(self, info: Info) -> str | None:
-        value = info.context.resolvers.monitors.summary(self.tmf).get("outcome")
-        return value if isinstance(value, str) else None
+        return info.context.resolvers.monitors.verdict(self.tmf).outcome
 
     @strawberry.field(description="Each service's part in the work (from response.body): a bundle's members")
     def members(self, info: Info) -> list[MonitorMemberStatus]:

@@ -290,8 +290,8 @@ class Intake:
                     "service": {"id": source_id, "href": ctx.service_href(source_id), "state": state},
                     "members": []}
             doc = monitor_docs.finished(
-                monitor_docs.new_doc(ctx.service_href(source_id), request, body), monitor_docs.COMPLETED,
-                progress.SUCCESS_CODES[operation], body,
+                monitor_docs.new_doc(ctx.service_href(source_id), request, body), monitor_docs.completed(operation),
+                body,
             )
             rendered = await insert_monitor(uow, ctx, monitor_id, doc, source_id, now)
             return Submitted(rendered, [monitor_id], False)
