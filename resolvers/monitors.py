@@ -16,10 +16,10 @@ from typing import Any
 from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
 from resolvers.rules.errors import NotFound, ValidationFailed
-from resolvers.rules.query_check import ListQuery, Page, check, select_fields
+from resolvers.rules.query_check import check, select_fields
 from store.errors import BadValue
 from store.monitors import MonitorRow
-from store.query_form import Condition
+from store.query_form import Condition, ListQuery, Page
 from store.uow import Store
 
 

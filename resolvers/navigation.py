@@ -22,8 +22,6 @@ from resolvers.services import etag
 from store.services import Revision
 from store.uow import Store
 
-__all__ = ["MAX_TREE_DEPTH", "Navigation", "Related", "Revision", "ServiceView", "TreeEntry"]
-
 # Deepest `descendants` walk a request may ask for; each level costs one statement.
 MAX_TREE_DEPTH = 64
 

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse
 from resolvers.context import Caller, RequestContext
 from resolvers.rules import json_body
 from resolvers.rules.errors import ValidationFailed
-from resolvers.rules.query_check import Page
 from rest_compat.errors import RestError
+from store.query_form import Page
 
 JSON_TYPES = ("application/json",)
 

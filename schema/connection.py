@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from resolvers.rules.errors import InvalidQuery
-from resolvers.rules.query_check import Page
+from store.query_form import Page
 
 T = TypeVar("T")
 _PREFIX = "offset:"

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from resolvers.rules.query_check import Condition, SortKey
 from schema.tmf import ServiceStateType
+from store.query_form import Condition, SortKey
 
 
 @strawberry.enum(description="Comparison of a filter: equality, order (instants, numbers or text) or regex.")

@@ -15,7 +15,8 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.navigation import Related, Revision, ServiceView, TreeEntry
+from resolvers.navigation import Related, ServiceView, TreeEntry
+from store.services import Revision
 
 # Keys per statement. Bounds IN lists well under every driver's parameter limit; a level wider than this
 # costs one more statement per thousand services.

@@ -32,7 +32,7 @@ from resolvers.context import RequestContext
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
 from resolvers.rules.lifecycle import Lifecycle
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 from store.uow import Store, UnitOfWork
 
 log = logging.getLogger("tmf640.engine")

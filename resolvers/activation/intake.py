@@ -21,7 +21,7 @@ from resolvers.rules import documents, intents, monitor_docs, patching, planning
 from resolvers.rules.errors import Conflict, ValidationFailed
 from resolvers.rules.intents import Decision, InFlight, without_state
 from resolvers.rules.lifecycle import Lifecycle
-from store.activation_repo import UNFINISHED, ActivationRow, NewStep, StepRow
+from store.activation_types import UNFINISHED, ActivationRow, NewStep, StepRow
 from store.services import Link, ServiceRow
 from store.uow import UnitOfWork
 

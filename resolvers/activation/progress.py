@@ -8,7 +8,7 @@ from typing import Any
 from resolvers.activation.writes import update_monitor
 from resolvers.context import Caller, RequestContext
 from resolvers.rules import monitor_docs
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 from store.uow import UnitOfWork
 
 
