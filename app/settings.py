@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store.db import require_driver
+from store.errors import MissingDriver
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TMF640_", extra="ignore")
@@ -64,6 +67,16 @@ class Settings(BaseSettings):
     hub_lease: float = Field(30.0, gt=0, description="Lease on a listener while a process delivers to it")
     hub_batch: int = Field(100, ge=1, description="Outbox rows read per delivery round")
     hub_concurrency: int = Field(16, ge=1, description="Listeners served at once by one process")
+
+    @model_validator(mode="after")
+    def _drivers_installed(self) -> Settings:
+        """A postgresql:// database or bus without the `postgres` extra fails here, naming the extra."""
+        for name, url in (("TMF640_DATABASE_URL", self.database_url), ("TMF640_BUS_URL", self.bus_url)):
+            try:
+                require_driver(url)
+            except MissingDriver as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_timeout(self) -> Settings:

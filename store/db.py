@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,11 +11,21 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from store.errors import MissingDriver
+
 WRITE_OPTION = "tmf640_write"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def require_driver(url: str) -> None:
+    """Raise MissingDriver when `url` is PostgreSQL's and its driver (the `postgres` extra) is not installed."""
+    if url.split(":", 1)[0].split("+")[0] in POSTGRES_SCHEMES and importlib.util.find_spec("asyncpg") is None:
+        raise MissingDriver(url)
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for `url`; SQLite files get WAL, foreign keys and a busy timeout on every connection."""
+    require_driver(url)
     if url.startswith("sqlite"):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
