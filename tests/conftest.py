@@ -25,6 +25,7 @@ from store import migrate
 from store.db import Database
 from store.uow import Store
 from tests import pg
+from tests.graphql import SchemaExecutor
 from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
@@ -106,6 +107,12 @@ async def resolvers(store: Store) -> AsyncIterator[Resolvers]:
     await built.engine.start()
     yield built
     await built.engine.stop()
+
+
+@pytest.fixture
+def schema_executor(resolvers: Resolvers) -> SchemaExecutor:
+    """GraphQL through schema.execute on the running resolvers: no HTTP, no app lifespan."""
+    return SchemaExecutor(resolvers)
 
 
 @pytest.fixture
