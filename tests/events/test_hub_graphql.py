@@ -64,7 +64,8 @@ async def test_hub_mutations_round_trip_and_match_the_rest_hub(database_url: str
         await listener.wait_for(lambda lst: len(lst.events) == 1)
 
         async def delivered() -> dict[str, Any]:
-            return (await ok(client, HUB, {"id": hub["id"]}))["hub"]
+            found: dict[str, Any] = (await ok(client, HUB, {"id": hub["id"]}))["hub"]
+            return found
 
         async def recorded() -> bool:  # the attempt is recorded in the commit after the listener's answer
             return bool((await delivered())["deliveries"]["totalCount"] == 1)
