@@ -29,9 +29,10 @@ typecheck: $(STAMP)
 # pytest-xdist workers (each with its own SQLite files and PostgreSQL cluster); coverage below the floor in
 # pyproject.toml ([tool.coverage.report] fail_under) fails the run.
 PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
