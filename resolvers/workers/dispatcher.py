@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,12 @@ log = logging.getLogger("tmf640.hub")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process: loading the CA bundle costs about 0.1 s a client."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
-        self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, verify=_tls())
         self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
         if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
             self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
