@@ -25,6 +25,7 @@ from store import migrate
 from store.db import Database
 from store.uow import Store
 from tests import pg
+from tests.engine_support import SYNC_WAIT
 from tests.graphql import SchemaExecutor
 from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
@@ -117,7 +118,7 @@ def schema_executor(resolvers: Resolvers) -> SchemaExecutor:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, migrate_on_start=False)
+    return Settings(database_url=database_url, migrate_on_start=False, sync_wait_seconds=SYNC_WAIT)
 
 
 @pytest.fixture
