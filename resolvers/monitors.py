@@ -46,7 +46,7 @@ class Monitors:
         check("monitor", ListQuery(fields=fields), self.max_page)
         if not id or "\x00" in id:  # no monitor has such an id, and no database column could hold it
             raise NotFound("Monitor", id)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.monitors.get(id)
         if row is None:
             raise NotFound("Monitor", id)
@@ -55,7 +55,7 @@ class Monitors:
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
         query = _normal_states(check("monitor", query, self.max_page))
         limit = query.limit if query.limit is not None else self.max_page
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             try:
                 rows, total = await uow.monitors.search(query, limit)
             except BadValue as exc:
@@ -66,7 +66,7 @@ class Monitors:
     async def for_sources(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """For each service id, the monitors whose source it is, oldest first (one statement for the batch)."""
         out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             rows = await uow.monitors.for_sources(list(dict.fromkeys(ids)))
         for row in rows:
             if row.source_id is not None:
@@ -76,7 +76,7 @@ class Monitors:
     async def many(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The monitors held here among `ids` (one statement for the batch)."""
         possible = [i for i in ids if i and "\x00" not in i]  # no database column holds a NUL character
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             rows = await uow.monitors.get_many(possible)
         return {row.id: render(ctx, row) for row in rows}
 

@@ -11,13 +11,12 @@ from resolvers.hubs import registration, status
 from resolvers.rules.errors import InvalidQuery
 from rest_compat import params
 from rest_compat.errors import RestError
-from rest_compat.http import context, page_response, read_json, require_json
+from rest_compat.http import context, page_response, read_json, require_json, resolvers
 from store.query_form import Page
 
 
 def _hubs(request: Request) -> Resolvers:
-    r: Resolvers = request.app.state.resolvers
-    return r
+    return resolvers(request)
 
 
 def _id(request: Request) -> str:

@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 
+from schema.access import ScopeCheck
 from schema.errors import should_mask
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
@@ -51,6 +52,7 @@ def _build(limits: Limits) -> strawberry.Schema:
         subscription=Subscription,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
+            ScopeCheck,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),

@@ -29,6 +29,7 @@ from tests.engine_support import SYNC_WAIT
 from tests.graphql import SchemaExecutor
 from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
+LOCAL_LISTENERS = ["127.0.0.0/8", "::1/128"]  # hub callbacks to the tests' own listeners (docs/security.md)
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
 
 
@@ -118,7 +119,9 @@ def schema_executor(resolvers: Resolvers) -> SchemaExecutor:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, migrate_on_start=False, sync_wait_seconds=SYNC_WAIT)
+    # Anonymous development access (no authentication settings); the test listeners are local.
+    return Settings(database_url=database_url, migrate_on_start=False, hub_callback_allow=LOCAL_LISTENERS,
+                    sync_wait_seconds=SYNC_WAIT)
 
 
 @pytest.fixture

@@ -30,13 +30,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from resolvers.callback_guard import CallbackGuard
+from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
 from resolvers.rules.matching import matches, parse_event_query
 from store.bus import Bus, SubscriberDropped, Subscription
 from store.hubs import ACTIVE, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640.hub")
 
@@ -49,6 +51,11 @@ def _now() -> datetime:
 def _tls() -> ssl.SSLContext:
     """httpx's default TLS context, made once per process: loading the CA bundle costs about 0.1 s a client."""
     return httpx.create_ssl_context()
+
+
+def _visible(hub: HubRow, event: OutboxEvent) -> bool:
+    """A listener receives the events of its own tenant only (one registered for every tenant: all)."""
+    return hub.tenant == EVERY_TENANT or event.tenant == hub.tenant
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,9 @@ class DispatcherStatus:
 
 class Dispatcher:
     def __init__(self, store: Store, config: DispatcherConfig, *, bus: Bus | None = None,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, guard: CallbackGuard | None = None) -> None:
         self.store = store
+        self.guard = guard or CallbackGuard()  # every connection goes to an address checked just before
         self.config = config
         self.bus = bus
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -174,7 +182,7 @@ class Dispatcher:
         Returns when the soonest backed-off retry falls due, if any.
         """
         now = _now()
-        async with self.store.read() as uow:
+        async with self.store.read(ALL_TENANTS) as uow:
             due = await uow.hubs.due(now, await uow.outbox.last_seq())
         free = self.config.concurrency - len(self._workers)
         for hub_id in due.ids:
@@ -182,7 +190,7 @@ class Dispatcher:
                 break
             if hub_id in self._workers:
                 continue
-            async with self.store.write() as uow:
+            async with self.store.write(ALL_TENANTS) as uow:
                 won = await uow.hubs.claim(hub_id, self.owner, now, now + self._lease())
             if won:
                 log.debug("hub %s claimed by %s", hub_id, self.owner)
@@ -201,7 +209,7 @@ class Dispatcher:
         """Deliver everything pending for one listener, in order, until caught up or an attempt fails."""
         try:
             while not self._stopping:
-                async with self.store.read() as uow:
+                async with self.store.read(ALL_TENANTS) as uow:
                     hub = await uow.hubs.get(hub_id)
                     if hub is None or hub.state != ACTIVE or hub.lease_owner != self.owner:
                         return
@@ -218,7 +226,7 @@ class Dispatcher:
         finally:
             self._workers.pop(hub_id, None)
             try:
-                async with self.store.write() as uow:
+                async with self.store.write(ALL_TENANTS) as uow:
                     await uow.hubs.release(hub_id, self.owner)
             except Exception as exc:  # the lease then simply expires
                 log.warning("hub %s: could not release its lease: %s", hub_id, exc)
@@ -230,7 +238,7 @@ class Dispatcher:
         for event in events:
             if self._stopping:
                 return False
-            if not matches(conditions, event.payload):
+            if not _visible(hub, event) or not matches(conditions, event.payload):
                 passed = event.seq
                 continue
             if passed > hub.cursor and not await self._skip(hub, passed):
@@ -247,12 +255,12 @@ class Dispatcher:
         return self._queries[query]
 
     async def _skip(self, hub: HubRow, seq: int) -> bool:
-        async with self.store.write() as uow:
+        async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.skip_to(hub.id, self.owner, seq, _now())
 
     async def _deliver(self, hub: HubRow, event: OutboxEvent, attempt: int) -> bool:
         """One POST of one event; records the attempt; True only when it was accepted (2xx)."""
-        async with self.store.write() as uow:
+        async with self.store.write(ALL_TENANTS) as uow:
             if not await uow.hubs.renew(hub.id, self.owner, _now() + self._lease()):
                 return False
         assert self._client is not None
@@ -263,8 +271,11 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
+            target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
+            sent_headers = {**sent_headers, "Host": target.host_header}
             # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with self._client.stream("POST", hub.callback, content=body, headers=sent_headers) as response:
+            async with self._client.stream("POST", target.url, content=body, headers=sent_headers,
+                                           extensions=target.extensions) as response:
                 status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()
@@ -277,7 +288,7 @@ class Dispatcher:
                       error: str | None, duration_ms: float) -> bool:
         now = _now()
         policy = self.config.policy
-        async with self.store.write() as uow:
+        async with self.store.write(ALL_TENANTS) as uow:
             if error is None:
                 kept = await uow.hubs.delivered(hub.id, self.owner, event.seq, now)
             else:

@@ -16,7 +16,7 @@ import pytest
 
 from store.db import Database
 from store.outbox import OutboxEvent
-from store.uow import UnitOfWork
+from store.uow import ALL_TENANTS, UnitOfWork
 from tests.events.support import WAIT, bundle, free_port, listening
 from tests.events.ws import subscribed
 
@@ -95,7 +95,7 @@ async def outbox(database_url: str) -> list[OutboxEvent]:
         async with db.read() as conn:
             out: list[OutboxEvent] = []
             after = 0
-            while batch := await UnitOfWork(conn).outbox.after(after, 500):
+            while batch := await UnitOfWork(conn, ALL_TENANTS).outbox.after(after, 500):
                 out.extend(batch)
                 after = batch[-1].seq
             return out
