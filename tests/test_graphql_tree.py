@@ -12,7 +12,7 @@ import httpx
 from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
-from resolvers.context import RequestContext
+from resolvers.context import DEFAULT_TENANT, RequestContext
 from resolvers.rules import documents, patching
 from tests.documents import bundle_tree
 from tests.graphql import assert_typed_matches, done, ok, tmf_selection
@@ -64,7 +64,7 @@ async def _build_done(app: Starlette, prefix: str, width: int, leaves: int) -> N
     leaves design steps that lead there (`test_tree_nodes_carry_every_attribute...` goes through the engine)."""
     plan = documents.plan_create(bundle_tree(prefix, width, leaves), lambda _path, _member: None)
     now = datetime.now(UTC)
-    async with app.state.resolvers.store.write() as uow:
+    async with app.state.resolvers.store.write(DEFAULT_TENANT) as uow:  # the anonymous caller's
         for new in plan:
             state = new.doc.get("state")
             accepted = {k: v for k, v in new.doc.items() if k != "state"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.uow import ALL_TENANTS
 from tests.events.support import API, event_settings, eventually, listening, running, simple
 from tests.graphql import ok
 
@@ -73,7 +74,7 @@ async def test_hub_mutations_round_trip_and_match_the_rest_hub(database_url: str
         await eventually(recorded, what="the delivery record")
 
         async def quiet() -> bool:  # the cursor moves past every event of the request (the query skips most)
-            async with run.app.state.resolvers.store.read() as uow:
+            async with run.app.state.resolvers.store.read(ALL_TENANTS) as uow:
                 last = await uow.outbox.last_seq()
             return bool((await delivered())["deliveredUpToSeq"] >= last)
 
