@@ -41,6 +41,7 @@ class Process:
             "TMF640_HUB_LEASE": "5",
             "TMF640_HUB_TIMEOUT": "2",
             "TMF640_RUNNER_POLL_SECONDS": "0.2",
+            "TMF640_HUB_CALLBACK_ALLOW": '["127.0.0.0/8", "::1/128"]',  # the test's own listener (docs/security.md)
         }
         self.log = tmp / f"{name}.log"
         with self.log.open("wb") as out:
