@@ -1,5 +1,6 @@
 # `make run`: environment, migrations, server on 127.0.0.1:8640 with SQLite ./tmf640.db.
-# `make test`: environment, ruff, mypy, import layering, the whole pytest suite (SQLite and PostgreSQL).
+# `make test`: environment, ruff, mypy, import layering, the whole pytest suite (SQLite and PostgreSQL), in
+# parallel, with a coverage floor.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,postgres]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -25,8 +26,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist workers (each with its own SQLite files and PostgreSQL cluster); coverage below the floor in
+# pyproject.toml ([tool.coverage.report] fail_under) fails the run.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

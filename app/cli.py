@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from app import cli_import
 from app.settings import Settings
@@ -21,7 +22,13 @@ cli_import.register(cli)  # `tmf640 import FILE`
 
 def _settings(**overrides: object) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**given)  # type: ignore[arg-type]
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:  # a clear message and exit status 2, not a traceback
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: {where + ': ' if where else ''}{error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 @cli.command()

@@ -70,10 +70,9 @@ def _progress(enabled: bool, total: int) -> Any:
 
 async def run_import(path: Path, settings: Settings, *, strict: bool, events: bool, progress: bool,
                      batch_size: int, base_url: str, correlation_id: str | None) -> tuple[int, int, list[Any]]:
+    from resolvers.api import Resolvers
     from resolvers.bulk import BulkImport, Item, derived_id
     from resolvers.context import Caller, RequestContext
-    from resolvers.rules.lifecycle import PROFILES
-    from resolvers.services import Services
     from store import migrate
     from store.db import Database
     from store.uow import Store
@@ -83,7 +82,9 @@ async def run_import(path: Path, settings: Settings, *, strict: bool, events: bo
     bad: list[tuple[int, str]] = []
     try:
         await migrate.upgrade(db)
-        importer = BulkImport(Services(Store(db), PROFILES[settings.lifecycle]), emit_events=events)
+        # The engine is never started here: an import records services as they stand, with no activation.
+        resolvers = Resolvers.build(Store(db), lifecycle=settings.lifecycle)
+        importer = BulkImport(resolvers.services, emit_events=events)
         ctx = RequestContext(caller=Caller(identity="import"), base_url=base_url.rstrip("/"),
                              correlation_id=correlation_id or f"import-{uuid.uuid4()}")
         seen: dict[str, int] = {}

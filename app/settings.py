@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store.db import require_driver
+from store.errors import MissingDriver
+
 
 class ApiKeyGrant(BaseModel):
     """What one API key grants: the tenant whose resources it sees and its scopes (docs/security.md)."""
@@ -115,6 +118,16 @@ class Settings(BaseSettings):
         for grant in self.api_keys.values():
             if grant.tenant == "*" and "admin" not in grant.scopes:
                 raise ValueError('an API key of every tenant ("*") needs the admin scope')
+        return self
+
+    @model_validator(mode="after")
+    def _drivers_installed(self) -> Settings:
+        """A postgresql:// database or bus without the `postgres` extra fails here, naming the extra."""
+        for name, url in (("TMF640_DATABASE_URL", self.database_url), ("TMF640_BUS_URL", self.bus_url)):
+            try:
+                require_driver(url)
+            except MissingDriver as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
     @model_validator(mode="after")

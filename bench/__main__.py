@@ -56,7 +56,7 @@ def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
 
 
 def table(results: list[dict[str, Any]], previous: dict[str, Any]) -> str:
-    rows = [("figure", "target", "measured", "load (1/5/15 min)")]
+    rows: list[tuple[str, ...]] = [("figure", "target", "measured", "load (1/5/15 min)")]
     if previous:
         rows = [(*rows[0], "previous")]
     for r in results:

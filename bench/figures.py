@@ -83,9 +83,9 @@ def get_by_id(tmp: Path, quick: bool) -> Figure:
                 other_rps.append(load.requests_per_second(f"{other}{API}/service/{id}", seconds))
     app, bare_median = statistics.median(app_rps), statistics.median(bare_rps)
     measured = f"{app:,.0f} vs {bare_median:,.0f} req/s = {app / bare_median:.2f}x"
-    if other_rps:
+    if other_rps and against is not None:
         measured += f"; {against.name}: {statistics.median(other_rps):,.0f} req/s = " \
-                    f"{statistics.median(other_rps) / bare_median:.2f}x"  # type: ignore[union-attr]
+                    f"{statistics.median(other_rps) / bare_median:.2f}x"
     return {
         "figure": "GET /service/{id} vs bare Starlette + aiosqlite",
         "target": ">= 0.5x",

@@ -56,7 +56,7 @@ class Resolvers:
         """
         profile = PROFILES[lifecycle]
         activation = Engine(store, profile, drivers, engine)
-        services = Services(store, profile, max_page, activation)
+        services = Services(store, profile, activation, max_page)
         navigation = Navigation(store)
         feed = EventFeed(store, bus or Bus(MemoryBackend()))
         return cls(

@@ -16,7 +16,6 @@ from resolvers.activation.env import ExecutionEnv, RetryPolicy
 from resolvers.activation.intake import Intake, Submitted
 from resolvers.activation.notify import Notifier
 from resolvers.activation.operator import Operator
-from resolvers.activation.writes import render_monitor
 from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
 from resolvers.rules.lifecycle import Lifecycle
@@ -86,7 +85,7 @@ class Engine:
     async def monitor(self, ctx: RequestContext, monitor_id: str) -> dict[str, Any] | None:
         async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.monitors.get(monitor_id)
-        return render_monitor(ctx, row.id, row.doc) if row else None
+        return monitor_docs.render(row.id, ctx.monitor_href(row.id), row.doc) if row else None
 
     async def wait(self, ctx: RequestContext, monitor_id: str, seconds: float) -> dict[str, Any] | None:
         """The Monitor once it is final, or as it stands when `seconds` have passed."""

@@ -18,8 +18,8 @@ from resolvers.context import ADMIN, RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
 from resolvers.rules.errors import InvalidQuery, LimitReached, NotFound, Unauthorised, ValidationFailed
 from resolvers.rules.matching import parse_event_query
-from resolvers.rules.query_check import Page
 from store.hubs import DeliveryRow, HubRow
+from store.query_form import Page
 from store.uow import Store
 
 MAX_QUERY_LENGTH = 4096

@@ -1,4 +1,7 @@
-"""Monitor reads (the activation engine writes them, see resolvers.activation.progress and resolvers.activation.intake).
+"""Monitor reads: by id, by query, and batched for GraphQL's loaders (the one resolver that reads Monitors).
+
+The activation engine writes them (resolvers.activation.progress and .writes); what a Monitor's document holds
+and what its outcome means is resolvers.rules.monitor_docs; rows are store.monitors.
 
 `state` is stored as `InProgress`, `InError` or `Completed`; a filter on it accepts the published variants
 (`In Progress`, `inProgress`, `completed`...), so a client copying the user guide's samples finds its monitors.
@@ -6,23 +9,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
 from resolvers.rules.errors import NotFound, ValidationFailed
-from resolvers.rules.query_check import ListQuery, Page, check, select_fields
+from resolvers.rules.query_check import check, select_fields
 from store.errors import BadValue
 from store.monitors import MonitorRow
-from store.query_form import Condition
+from store.query_form import Condition, ListQuery, Page
 from store.uow import Store
 
 
 def render(ctx: RequestContext, row: MonitorRow) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": row.id, "href": ctx.monitor_href(row.id)}
-    out.update(row.doc)
-    return out
+    return monitor_docs.render(row.id, ctx.monitor_href(row.id), row.doc)
 
 
 def _normal_states(query: ListQuery) -> ListQuery:
@@ -60,6 +62,29 @@ class Monitors:
                 raise ValidationFailed(exc.path, exc.message) from exc
         items = [select_fields(render(ctx, r), query.fields) for r in rows]
         return Page(items=items, total=total, offset=query.offset, limit=limit, keys=keys)
+
+    async def for_sources(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """For each service id, the monitors whose source it is, oldest first (one statement for the batch)."""
+        out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        async with self.store.read(ctx.caller.scope) as uow:
+            rows = await uow.monitors.for_sources(list(dict.fromkeys(ids)))
+        for row in rows:
+            if row.source_id is not None:
+                out.setdefault(row.source_id, []).append(render(ctx, row))
+        return out
+
+    async def many(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The monitors held here among `ids` (one statement for the batch)."""
+        possible = [i for i in ids if i and "\x00" not in i]  # no database column holds a NUL character
+        async with self.store.read(ctx.caller.scope) as uow:
+            rows = await uow.monitors.get_many(possible)
+        return {row.id: render(ctx, row) for row in rows}
+
+    @staticmethod
+    def verdict(monitor: dict[str, Any]) -> monitor_docs.Verdict:
+        """What the Monitor says about its work: ended or not, its outcome, and for a failure the status and
+        error a REST caller that waited is answered with (resolvers.rules.monitor_docs.verdict)."""
+        return monitor_docs.verdict(monitor)
 
     @staticmethod
     def summary(monitor: dict[str, Any]) -> dict[str, Any]:

@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.context import RequestContext
-from resolvers.monitors import render as render_monitor
 from resolvers.rendering import render_services
 from resolvers.rules.documents import ref_id
 from resolvers.rules.errors import ValidationFailed
 from resolvers.services import etag
 from store.services import Revision
 from store.uow import Store
-
-__all__ = ["MAX_TREE_DEPTH", "Navigation", "Related", "Revision", "ServiceView", "TreeEntry"]
 
 # Deepest `descendants` walk a request may ask for; each level costs one statement.
 MAX_TREE_DEPTH = 64
@@ -130,22 +127,6 @@ class Navigation:
             for rev in await uow.services.revisions(ids):
                 out.setdefault(rev.service_id, []).append(rev)
         return out
-
-    async def monitors_for(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        """For each service id, the monitors whose source it is, oldest first."""
-        out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        async with self.store.read(ctx.caller.scope) as uow:
-            rows = await uow.monitors.for_sources(list(dict.fromkeys(ids)))
-        for row in rows:
-            if row.source_id is not None:
-                out.setdefault(row.source_id, []).append(render_monitor(ctx, row))
-        return out
-
-    async def monitors(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The monitors held here among `ids`."""
-        async with self.store.read(ctx.caller.scope) as uow:
-            rows = await uow.monitors.get_many(_possible(ids))
-        return {row.id: render_monitor(ctx, row) for row in rows}
 
     async def descendants(
         self, ctx: RequestContext, roots: Sequence[str], max_depth: int

@@ -16,7 +16,7 @@ from typing import Any
 from resolvers.context import RequestContext
 from resolvers.rules import documents, envelope
 from resolvers.rules.intents import EXTENSION
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 from store.services import ServiceRow
 from store.uow import UnitOfWork
 

@@ -13,10 +13,11 @@ from resolvers.rendering import render_services
 from resolvers.rules import documents, patching
 from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, Unauthorised, ValidationFailed
 from resolvers.rules.lifecycle import Lifecycle
-from resolvers.rules.query_check import ListQuery, Page, check, select_fields
+from resolvers.rules.query_check import check, select_fields
 from resolvers.rules.validation import validate
 from store.errors import BadValue, StaleVersion
-from store.services import Link, ServiceRow
+from store.query_form import ListQuery, Page
+from store.services import ServiceRow
 from store.uow import Store, UnitOfWork
 
 MAX_WRITE_ATTEMPTS = 5
@@ -62,14 +63,8 @@ class Services:
 
     store: Store
     lifecycle: Lifecycle
+    engine: Engine  # the activation engine (the app starts its runner)
     max_page: int = 1000
-    engine_: Engine | None = None  # the activation engine; a private one (never started) when not given
-
-    @property
-    def engine(self) -> Engine:
-        if self.engine_ is None:
-            self.engine_ = Engine(self.store, self.lifecycle)
-        return self.engine_
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -236,5 +231,3 @@ class Services:
         if "*" not in tags and current not in tags and f"W/{current}" not in tags:
             raise PreconditionFailed(if_match, current)
 
-
-__all__ = ["Link", "ServiceResult", "Services", "etag"]

@@ -17,8 +17,8 @@ from resolvers.api import Resolvers, edge_of
 from resolvers.context import RequestContext
 from resolvers.rules import json_body
 from resolvers.rules.errors import ValidationFailed
-from resolvers.rules.query_check import Page
 from rest_compat.errors import RestError
+from store.query_form import Page
 
 JSON_TYPES = ("application/json",)
 

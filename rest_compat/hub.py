@@ -9,10 +9,10 @@ from starlette.routing import BaseRoute, Route
 from resolvers.api import Resolvers
 from resolvers.hubs import registration, status
 from resolvers.rules.errors import InvalidQuery
-from resolvers.rules.query_check import Page
 from rest_compat import params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json, resolvers
+from store.query_form import Page
 
 
 def _hubs(request: Request) -> Resolvers:

@@ -5,6 +5,8 @@
   woken by the runner through an in-process notification, never by polling:
   done -> 201/200 with the resource (204 for DELETE); failed -> the TMF Error (502 when the network refused,
   409 when a later request cancelled it) with `Location` naming the Monitor; still running -> 202 + Monitor.
+  What a Monitor's outcome means (status, error code, message) is decided once, in
+  `resolvers.rules.monitor_docs.verdict`, read here through `resolvers.monitors`.
 - The activation policy of a bundle comes from the `X-Activation-Policy` header or the `activationPolicy`
   query parameter (`atomic` or `partial`); the server default otherwise.
 """
@@ -18,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.rules import monitor_docs
 from resolvers.services import ServiceResult
 from rest_compat.errors import error_response
 from rest_compat.http import resolvers as resolvers_of
@@ -51,38 +52,27 @@ def policy_of(request: Request) -> str | None:
     return request.headers.get(POLICY_HEADER) or request.query_params.get(POLICY_PARAM)
 
 
-def _failure_message(monitor: dict[str, object]) -> str:
-    summary = monitor_docs.summary_of(monitor)
-    href = monitor.get("href")
-    if summary.get("outcome") == "cancelled":
-        return f"the work was cancelled by a later request (monitor {summary.get('cancelledBy')}); see {href}"
-    errors = [f"{m.get('id')}: {m['error']}" for m in monitor_docs.member_statuses(monitor)
-              if m.get("status") in ("failed", "compensationFailed") and m.get("error")]
-    detail = "; ".join(errors[:5]) or str(summary.get("error") or "the activation failed")
-    return f"{detail}; see {href}"
-
-
 async def respond(
     request: Request, ctx: RequestContext, result: ServiceResult, success_status: int, *, deleted: bool = False
 ) -> Response:
     resolvers: Resolvers = resolvers_of(request)
     monitor = result.monitor
     asked_async = prefers_async(request)
-    if monitor is not None and not asked_async and not monitor_docs.is_final(monitor):
+    if monitor is not None and not asked_async and not resolvers.monitors.verdict(monitor).final:
         bound = rest_config(request).sync_wait_seconds
         wanted = preferred_wait(request)
         limit = bound if wanted is None else min(bound, wanted)
         monitor = await resolvers.engine.wait(ctx, str(monitor["id"]), limit) or monitor
-    if monitor is not None and (asked_async or not monitor_docs.is_final(monitor)):
+    verdict = resolvers.monitors.verdict(monitor) if monitor is not None else None
+    if monitor is not None and verdict is not None and (asked_async or not verdict.final):
         headers = {"Location": str(monitor["href"])}
         if asked_async:
             headers["Preference-Applied"] = "respond-async"
         return JSONResponse(monitor, status_code=202, headers=headers)
-    if monitor is not None and monitor.get("state") == monitor_docs.IN_ERROR:
-        status = int(str((monitor.get("response") or {}).get("statusCode", "502")))
-        cancelled = monitor_docs.summary_of(monitor).get("outcome") == "cancelled"
-        return error_response(status, "ActivationCancelled" if cancelled else "ActivationFailed",
-                              _failure_message(monitor), headers={"Location": str(monitor["href"])})
+    if monitor is not None and verdict is not None and verdict.failed:
+        assert verdict.status_code is not None and verdict.error is not None and verdict.message is not None
+        return error_response(verdict.status_code, verdict.error, verdict.message,
+                              headers={"Location": str(monitor["href"])})
     if deleted:
         return Response(status_code=204)
     fresh = await resolvers.services.get(ctx, str(result.service["id"]))

@@ -7,7 +7,7 @@ Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots, ope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -42,8 +42,16 @@ def _introspection(context: IgnoreContext) -> bool:
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The executable schema with depth, alias and token limits and masking of unexpected errors."""
-    limits = limits or Limits()
+    """The executable schema with depth, alias and token limits and masking of unexpected errors.
+
+    Built once per set of limits (a schema holds no request state: extensions are made afresh per operation),
+    so creating another app, as each test does, does not build it again.
+    """
+    return _build(limits or Limits())
+
+
+@cache
+def _build(limits: Limits) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", (Query, HubQuery, NodeQuery)),
         mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation, BatchMutation)),

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from resolvers.rules.errors import InvalidQuery
-from resolvers.rules.query_check import Keyset, ListQuery, Page
+from store.query_form import Keyset, ListQuery, Page
 
 T = TypeVar("T")
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import strawberry
 
 from resolvers.rules.errors import InvalidQuery
-from resolvers.rules.query_check import Condition, SortKey
 from schema.enums import MonitorState, SortField, values
 from schema.tmf import ServiceStateType
+from store.query_form import Condition, SortKey
 
 
 @strawberry.enum(description="Comparison of a filter: equality, order (instants, numbers or text) or regex.")

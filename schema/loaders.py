@@ -15,7 +15,8 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
-from resolvers.navigation import Related, Revision, ServiceView, TreeEntry
+from resolvers.navigation import Related, ServiceView, TreeEntry
+from store.services import Revision
 
 # Keys per statement. Bounds IN lists well under every driver's parameter limit; a level wider than this
 # costs one more statement per thousand services.
@@ -54,11 +55,11 @@ class Loaders:
             return [found[i] for i in ids]
 
         async def monitors_of(ids: list[str]) -> Sequence[list[dict[str, Any]]]:
-            found = await nav.monitors_for(ctx, ids)
+            found = await self.resolvers.monitors.for_sources(ctx, ids)
             return [found[i] for i in ids]
 
         async def monitors(ids: list[str]) -> Sequence[dict[str, Any] | None]:
-            found = await nav.monitors(ctx, ids)
+            found = await self.resolvers.monitors.many(ctx, ids)
             return [found.get(i) for i in ids]
 
         async def descendants(keys: list[tuple[str, int]]) -> Sequence[list[TreeEntry]]:

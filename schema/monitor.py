@@ -105,8 +105,7 @@ class Monitor(Extensible, Node):
     @strawberry.field(description="Where the work stands, from response.body: inProgress, completed, failed or "
                       "cancelled")
     def outcome(self, info: Info) -> MonitorOutcome | None:
-        value = info.context.resolvers.monitors.summary(self.tmf).get("outcome")
-        return enum_or_none(MonitorOutcome, value)
+        return enum_or_none(MonitorOutcome, info.context.resolvers.monitors.verdict(self.tmf).outcome)
 
     @strawberry.field(description="True while the work is held for an operator (retries ran out, a compensation "
                       "could not complete, a driver stayed unreachable)")

@@ -6,7 +6,6 @@ import strawberry
 
 from resolvers.navigation import ServiceView
 from resolvers.rules.errors import DomainError
-from resolvers.rules.query_check import ListQuery
 from resolvers.services import etag
 from schema.connection import Connection, connection, fetch, window
 from schema.context import GraphQLContext
@@ -14,6 +13,7 @@ from schema.errors import query_error
 from schema.inputs import MonitorFilter, ServiceFilter, SortBy, sort_keys
 from schema.monitor import Monitor, monitor_of
 from schema.service import Service, service_of
+from store.query_form import ListQuery
 
 Info = strawberry.Info[GraphQLContext, None]
 

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.navigation import Related, Revision, ServiceView, check_depth, dependencies_of, member_ids
+from resolvers.navigation import Related, ServiceView, check_depth, dependencies_of, member_ids
 from resolvers.rules.errors import ValidationFailed
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, tmf_type
 from schema.errors import query_error
 from schema.node import Node
 from schema.tmf import ServiceAttributes
+from store.services import Revision
 
 if TYPE_CHECKING:
     from schema.monitor import Monitor

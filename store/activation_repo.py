@@ -28,7 +28,6 @@ from store.activation_types import (
 )
 from store.tables import DEFAULT_TENANT, activation, activation_step
 
-__all__ = ["UNFINISHED", "ActivationRepository", "ActivationRow", "NewStep", "StepRow"]
 
 def _lease_free(now: datetime) -> ColumnElement[bool]:
     return or_(activation.c.lease_owner.is_(None), activation.c.lease_expires < now)

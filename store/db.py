@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib.util
 import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from store.errors import MissingDriver
 from store.patterns import regexp
 
 WRITE_OPTION = "tmf640_write"
@@ -57,8 +59,18 @@ def make_read_engine(url: str) -> Engine:
     return engine
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def require_driver(url: str) -> None:
+    """Raise MissingDriver when `url` is PostgreSQL's and its driver (the `postgres` extra) is not installed."""
+    if url.split(":", 1)[0].split("+")[0] in POSTGRES_SCHEMES and importlib.util.find_spec("asyncpg") is None:
+        raise MissingDriver(url)
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for `url`; SQLite files get WAL, foreign keys and a busy timeout on every connection."""
+    require_driver(url)
     if url.startswith("sqlite"):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")

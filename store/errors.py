@@ -14,3 +14,14 @@ class BadValue(Exception):
 
 class StaleVersion(Exception):
     """The row changed since it was read (optimistic concurrency): re-read and try again."""
+
+
+class MissingDriver(RuntimeError):
+    """A database URL names a backend whose driver is not installed (PostgreSQL's is an optional extra)."""
+
+    def __init__(self, url: str) -> None:
+        scheme = url.split(":", 1)[0]
+        super().__init__(
+            f"{scheme}:// needs PostgreSQL's driver (asyncpg), which is not installed: "
+            'pip install "tmf640-graphql[postgres]"'
+        )

@@ -25,6 +25,8 @@ from store import migrate
 from store.db import Database
 from store.uow import Store
 from tests import pg
+from tests.engine_support import SYNC_WAIT
+from tests.graphql import SchemaExecutor
 from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
 LOCAL_LISTENERS = ["127.0.0.0/8", "::1/128"]  # hub callbacks to the tests' own listeners (docs/security.md)
@@ -110,9 +112,16 @@ async def resolvers(store: Store) -> AsyncIterator[Resolvers]:
 
 
 @pytest.fixture
+def schema_executor(resolvers: Resolvers) -> SchemaExecutor:
+    """GraphQL through schema.execute on the running resolvers: no HTTP, no app lifespan."""
+    return SchemaExecutor(resolvers)
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     # Anonymous development access (no authentication settings); the test listeners are local.
-    return Settings(database_url=database_url, migrate_on_start=False, hub_callback_allow=LOCAL_LISTENERS)
+    return Settings(database_url=database_url, migrate_on_start=False, hub_callback_allow=LOCAL_LISTENERS,
+                    sync_wait_seconds=SYNC_WAIT)
 
 
 @pytest.fixture

@@ -1,16 +1,25 @@
-"""Helpers for GraphQL tests: posting operations, selecting every TMF attribute, checking typed fields."""
+"""Helpers for GraphQL tests: posting operations, selecting every TMF attribute, checking typed fields.
+
+An operation goes to `/graphql` over HTTP (an `httpx.AsyncClient` on the app) or, for tests about GraphQL
+semantics that need no HTTP and no app lifespan, through `schema.execute` (a `SchemaExecutor` on the
+resolvers; the `schema_executor` fixture). `ok` and `gql` take either.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLType
 from starlette.applications import Starlette
 
+from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from resolvers.services import ServiceResult
 from schema.build import build_schema
+from schema.context import GraphQLContext
 
 POLYMORPHIC = {
     "type": "@type", "baseType": "@baseType", "schemaLocation": "@schemaLocation", "referredType": "@referredType",
@@ -20,20 +29,49 @@ POLYMORPHIC = {
 NOT_TMF = {"supportingServices", "bundles", "dependencies", "dependents", "descendants", "monitors", "revisions",
            "etag", "document", "extensions", "service", "nodeId"}
 
-_SCHEMA = build_schema()._schema
+_EXECUTABLE = build_schema()
+_SCHEMA = _EXECUTABLE._schema
+
+
+@dataclass
+class SchemaExecutor:
+    """GraphQL through `schema.execute` with the server's schema (limits, masking) and context: no HTTP."""
+
+    resolvers: Resolvers
+    base_url: str = "http://testserver"
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response body HTTP would carry (`data`, and `errors` when there are some), as JSON."""
+        context = GraphQLContext(resolvers=self.resolvers, request_context=RequestContext(base_url=self.base_url))
+        result = await _EXECUTABLE.execute(query, variable_values=variables, context_value=context)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        decoded: dict[str, Any] = json.loads(json.dumps(body))
+        return decoded
+
+
+def _resolvers(app: Starlette | Resolvers) -> Resolvers:
+    found: Resolvers = app if isinstance(app, Resolvers) else app.state.resolvers
+    return found
 
 
 async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, **headers: str
+    client: httpx.AsyncClient | SchemaExecutor, query: str, variables: dict[str, Any] | None = None, **headers: str
 ) -> dict[str, Any]:
-    """POST one operation to /graphql; the HTTP status is always 200 for a well-formed request."""
+    """One operation: POSTed to /graphql (the HTTP status is always 200 for a well-formed request), or executed."""
+    if isinstance(client, SchemaExecutor):
+        assert not headers, "headers need HTTP"
+        return await client.execute(query, variables)
     response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+async def ok(
+    client: httpx.AsyncClient | SchemaExecutor, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The data of an operation that must not fail."""
     body = await gql(client, query, variables)
     assert "errors" not in body, body["errors"]
@@ -41,22 +79,22 @@ async def ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | 
     return data
 
 
-async def finished(app: Starlette, monitor_id: str, seconds: float = 30.0) -> dict[str, Any]:
+async def finished(app: Starlette | Resolvers, monitor_id: str, seconds: float = 30.0) -> dict[str, Any]:
     """The monitor once final: mutations return at once, the engine's notification wakes this (bounded)."""
     ctx = RequestContext(base_url="http://testserver")
-    monitor = await app.state.resolvers.engine.wait(ctx, monitor_id, seconds)
+    monitor = await _resolvers(app).engine.wait(ctx, monitor_id, seconds)
     assert monitor is not None, monitor_id
     assert monitor["state"] in ("Completed", "InError"), f"monitor {monitor_id} still {monitor['state']}"
     return dict(monitor)
 
 
-async def settle(app: Starlette, payload: dict[str, Any]) -> dict[str, Any] | None:
+async def settle(app: Starlette | Resolvers, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Wait for the work a mutation payload's `monitor { id }` tracks; the final monitor (None: no work)."""
     monitor = payload.get("monitor")
     return await finished(app, monitor["id"]) if monitor else None
 
 
-async def done(app: Starlette, result: ServiceResult, seconds: float = 30.0) -> None:
+async def done(app: Starlette | Resolvers, result: ServiceResult, seconds: float = 30.0) -> None:
     """Wait for the work a resolver write started (writes return at once) and check it completed."""
     if result.monitor is not None:
         monitor = await finished(app, str(result.monitor["id"]), seconds)

@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL cluster for the test session: initdb in a temporary folder, a free port, stopped after.
 
-As root, the cluster runs as the `postgres` system user (initdb refuses root).
+Each pytest-xdist worker is a session of its own, so each starts its own cluster: its own folder (mkdtemp) and
+port (asked of the OS, and another one if a neighbour took it before the server bound it). As root, the
+cluster runs as the `postgres` system user (initdb refuses root).
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from pathlib import Path
 
 
 def find_bin(name: str) -> str | None:
+    """The server binary `name` (PATH first, then Debian's versioned folders); None when not installed."""
     found = shutil.which(name)
     if found:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
+
+
+def bin_path(name: str) -> str:
+    found = find_bin(name)
+    if found is None:
+        raise FileNotFoundError(f"PostgreSQL's {name} is not installed")
+    return found
 
 
 def available() -> bool:
@@ -44,7 +54,7 @@ class Cluster:
         return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        pg_ctl = find_bin("pg_ctl")
+        pg_ctl = bin_path("pg_ctl")
         subprocess.run([*self.run_as, pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "stop"],
                        check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -61,9 +71,17 @@ def start() -> Cluster:
         user = os.environ.get("USER", "postgres")
     data = root / "data"
     port = _free_port()
-    subprocess.run([*run_as, find_bin("initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync"],
+    subprocess.run([*run_as, bin_path("initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync"],
                    check=True, capture_output=True)
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
-    subprocess.run([*run_as, find_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
-                   check=True, capture_output=True)
-    return Cluster(root, port, user, run_as)
+    for attempt in range(3):
+        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        started = subprocess.run(
+            [*run_as, bin_path("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
+            capture_output=True,
+        )
+        if started.returncode == 0:
+            return Cluster(root, port, user, run_as)
+        if attempt == 2:
+            started.check_returncode()
+        port = _free_port()  # most likely taken meanwhile by another worker's cluster or a test's server
+    raise AssertionError("unreachable")

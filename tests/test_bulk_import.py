@@ -72,7 +72,7 @@ async def counts(url: str) -> tuple[int, int, list[str]]:
 async def _import(url: str, path: Path, **options: Any) -> tuple[int, int, list[tuple[int, str]]]:
     given = {"strict": False, "events": True, "progress": False, "batch_size": 500,
              "base_url": "http://tmf.example", "correlation_id": "import-test", **options}
-    return await run_import(path, Settings(database_url=url), **given)  # type: ignore[arg-type]
+    return await run_import(path, Settings(database_url=url), **given)
 
 
 async def test_import_of_10000_with_bad_lines_then_a_rerun_stores_nothing_twice(

@@ -147,8 +147,10 @@ def test_chaos(database_url: str, servers: list[Server], rigs: tuple[DriverServi
         expected_calls = sum(len(b.services) for b in bundles)
         thresholds = sorted(rng.sample(range(expected_calls // 8, expected_calls * 3 // 4), 4))
         for n, threshold in enumerate(thresholds):
-            until(f"{threshold} driver calls",
-                  lambda t=threshold: len(driver.calls) >= t or unfinished(http, servers) == 0, 60)
+            def reached(t: int = threshold) -> bool:
+                return len(driver.calls) >= t or unfinished(http, servers) == 0
+
+            until(f"{threshold} driver calls", reached, 60)
             if unfinished(http, servers) == 0:
                 break  # all done already: no work left to interrupt
             victim = servers[n % len(servers)]

@@ -6,29 +6,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-from starlette.applications import Starlette
-
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
 from resolvers.rules.documents import links_of
 from resolvers.rules.patching import Patch
 from store.uow import ALL_TENANTS
-from tests.graphql import done, ok
+from tests.graphql import SchemaExecutor, done, ok
 
 SPEC = {"name": "vCPE"}
 
 
-async def _graph(app: Starlette) -> None:
+async def _graph(resolvers: Resolvers) -> None:
     """A (bundle) holds B by value and C by reference; B lists A back (a cycle), C again (shared), a service
     held elsewhere, and D by value. A relies on C and depends on a service held elsewhere."""
-    resolvers: Resolvers = app.state.resolvers
     ctx = RequestContext(base_url="http://testserver", correlation_id="corr-graph")
     # Writes return at once: each waits (bounded) for its work before the next.
 
-    await done(app, await resolvers.services.create(
+    await done(resolvers, await resolvers.services.create(
         ctx, {"id": "C", "name": "C", "state": "designed", "serviceSpecification": SPEC}))
-    await done(app, await resolvers.services.create(ctx, {
+    await done(resolvers, await resolvers.services.create(ctx, {
         "id": "A", "name": "A", "state": "designed", "isBundle": True, "serviceSpecification": SPEC,
         "supportingService": [
             {"id": "B", "name": "B", "isBundle": True, "serviceSpecification": SPEC, "supportingService": [
@@ -52,9 +48,9 @@ async def _graph(app: Starlette) -> None:
         await uow.services.update("B", doc, links_of("B", doc, owned), row.version, datetime.now(UTC))
 
 
-async def test_members_bundles_and_relationships(app: Starlette, client: httpx.AsyncClient) -> None:
-    await _graph(app)
-    data = await ok(client, """{
+async def test_members_bundles_and_relationships(resolvers: Resolvers, schema_executor: SchemaExecutor) -> None:
+    await _graph(resolvers)
+    data = await ok(schema_executor, """{
       a: service(id: "A") { supportingServices { id } supportingService { id name href }
                             dependencies { relationshipType service { id } } dependents { service { id } } }
       b: service(id: "B") { supportingServices { id } bundles { id } supportingService { id } }
@@ -77,33 +73,32 @@ async def test_members_bundles_and_relationships(app: Starlette, client: httpx.A
 
 
 async def test_descendants_are_cycle_safe_and_skip_services_held_elsewhere(
-    app: Starlette, client: httpx.AsyncClient
+    resolvers: Resolvers, schema_executor: SchemaExecutor
 ) -> None:
-    await _graph(app)
+    await _graph(resolvers)
     query = """query($d: Int!) { service(id: "A") { descendants(maxDepth: $d) { depth parentId service { id } } } }"""
 
     def flat(data: dict[str, Any]) -> list[tuple[int, str, str]]:
         return [(n["depth"], n["parentId"], n["service"]["id"]) for n in data["service"]["descendants"]]
 
     # Pre-order; each service once, under the bundle that reached it first; the cycle back to A ends there.
-    assert flat(await ok(client, query, {"d": 5})) == [(1, "A", "B"), (2, "B", "D"), (1, "A", "C")]
-    assert flat(await ok(client, query, {"d": 1})) == [(1, "A", "B"), (1, "A", "C")]
+    assert flat(await ok(schema_executor, query, {"d": 5})) == [(1, "A", "B"), (2, "B", "D"), (1, "A", "C")]
+    assert flat(await ok(schema_executor, query, {"d": 1})) == [(1, "A", "B"), (1, "A", "C")]
     # From B, A's members are already placed (C) or the root itself (B): the walk stops there.
-    cycle = await ok(client, """{ service(id: "B") { descendants { depth parentId service { id } } } }""")
+    cycle = await ok(schema_executor, """{ service(id: "B") { descendants { depth parentId service { id } } } }""")
     assert flat(cycle) == [(1, "B", "A"), (1, "B", "C"), (1, "B", "D")]
 
 
-async def test_descendants_depth_is_bounded(app: Starlette, client: httpx.AsyncClient) -> None:
-    await _graph(app)
-    body = await client.post("/graphql", json={"query": '{ service(id: "A") { descendants(maxDepth: 0) { depth } } }'})
-    error = body.json()["errors"][0]
+async def test_descendants_depth_is_bounded(resolvers: Resolvers, schema_executor: SchemaExecutor) -> None:
+    await _graph(resolvers)
+    body = await schema_executor.execute('{ service(id: "A") { descendants(maxDepth: 0) { depth } } }')
+    error = body["errors"][0]
     assert error["message"] == "maxDepth: must be between 1 and 64; got 0"
     assert error["extensions"] == {"code": "ValidationFailed", "path": "maxDepth"}
 
 
-async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx.AsyncClient) -> None:
-    await _graph(app)
-    resolvers: Resolvers = app.state.resolvers
+async def test_monitors_and_revisions_of_a_service(resolvers: Resolvers, schema_executor: SchemaExecutor) -> None:
+    await _graph(resolvers)
     monitor = {
         "@type": "Monitor", "state": "InProgress",
         "sourceHref": "http://testserver/tmf-api/serviceActivationAndConfiguration/v4/service/A",
@@ -117,7 +112,7 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
         RequestContext(correlation_id="corr-patch"), "A", Patch("merge", {"description": "now described"})
     )
     assert patched.monitor is not None and patched.monitor["state"] == "Completed"  # no driver for a description
-    data = await ok(client, """{ service(id: "A") {
+    data = await ok(schema_executor, """{ service(id: "A") {
         monitors { id href state sourceHref type request { method to body header { name value } }
                    response { statusCode body header { name } } service { id }
                    outcome members { serviceId action status state } }
@@ -153,7 +148,7 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
     assert patch["state"] == "designed" and patch["actor"] == "anonymous"
     assert datetime.fromisoformat(patch["at"]) >= datetime.fromisoformat(create["at"])
 
-    again = await ok(client, """{ monitor(id: "mon-1") { id state service { name } }
+    again = await ok(schema_executor, """{ monitor(id: "mon-1") { id state service { name } }
                                   monitors(filter: {states: [InProgress]}) { totalCount nodes { id } }
                                   done: monitors(filter: {states: [Completed]}) { totalCount } }""")
     assert again["monitor"] == {"id": "mon-1", "state": "InProgress", "service": {"name": "A"}}

@@ -35,7 +35,7 @@ SERVICES = [
 ]
 
 # (GraphQL filter, the REST query string meaning the same)
-CASES = [
+CASES: list[tuple[dict[str, Any], str]] = [
     ({"states": ["active", "inactive"]}, "state=active,inactive"),
     ({"name": "svc-3"}, "name=svc-3"),
     ({"nameMatches": "^svc-[12]$"}, "name*=^svc-[12]$"),

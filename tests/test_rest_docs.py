@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,8 @@ OFFICIAL = (Path(__file__).resolve().parents[1] / "resolvers" / "rules" / "data"
 PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
 
 
-def official() -> dict:
-    doc: dict = json.loads(OFFICIAL.read_text(encoding="utf-8"))
+def official() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(OFFICIAL.read_text(encoding="utf-8"))
     return doc
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from starlette.applications import Starlette
 
 from tests.tmf import API, JSON_PATCH, MERGE, assert_tmf_error, create, minimal, stored
 
 
-async def bundle(client: httpx.AsyncClient) -> dict:
+async def bundle(client: httpx.AsyncClient) -> dict[str, Any]:
     return await create(
         client,
         minimal(

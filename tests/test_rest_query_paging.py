@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,7 +36,7 @@ def expected_name_then_start_desc(docs: list[Doc]) -> list[str]:
     return [d["id"] for d in out]
 
 
-_ZERO = instant("1970-01-01T00:00:00Z")
+_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def fetch(client: httpx.AsyncClient, query: str) -> httpx.Response:

@@ -4,6 +4,7 @@ the request's correlation id."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from store.uow import ALL_TENANTS
 from tests.tmf import API, MERGE, create, minimal, stored
 
 
-async def revisions(app: Starlette, id: str) -> list[dict]:
+async def revisions(app: Starlette, id: str) -> list[dict[str, Any]]:
     async with app.state.resolvers.store.read(ALL_TENANTS) as uow:
         return [
             {"version": r.version, "operation": r.operation, "correlation": r.correlation_id, "changes": r.changes}

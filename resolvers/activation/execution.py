@@ -35,7 +35,7 @@ from resolvers.activation.writes import apply_doc, delete_service
 from resolvers.context import RequestContext
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 from store.uow import ALL_TENANTS, UnitOfWork
 
 log = logging.getLogger("tmf640.engine")

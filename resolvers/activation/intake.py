@@ -22,7 +22,7 @@ from resolvers.rules import documents, intents, monitor_docs, patching, planning
 from resolvers.rules.errors import Conflict, ValidationFailed
 from resolvers.rules.intents import Decision, InFlight, without_state
 from resolvers.rules.lifecycle import Lifecycle
-from store.activation_repo import UNFINISHED, ActivationRow, NewStep, StepRow
+from store.activation_types import UNFINISHED, ActivationRow, NewStep, StepRow
 from store.services import Link, ServiceRow
 from store.uow import UnitOfWork
 
@@ -294,8 +294,8 @@ class Intake:
                     "service": {"id": source_id, "href": ctx.service_href(source_id), "state": state},
                     "members": []}
             doc = monitor_docs.finished(
-                monitor_docs.new_doc(ctx.service_href(source_id), request, body), monitor_docs.COMPLETED,
-                progress.SUCCESS_CODES[operation], body,
+                monitor_docs.new_doc(ctx.service_href(source_id), request, body), monitor_docs.completed(operation),
+                body,
             )
             rendered = await insert_monitor(uow, ctx, monitor_id, doc, source_id, now)
             return Submitted(rendered, [monitor_id], False)

@@ -20,11 +20,10 @@ from typing import Any
 
 from resolvers.activation import progress
 from resolvers.activation.notify import Notifier
-from resolvers.activation.writes import render_monitor
 from resolvers.context import ADMIN, RequestContext
 from resolvers.rules import monitor_docs
 from resolvers.rules.errors import Conflict, NotFound, Unauthorised, ValidationFailed
-from store.activation_repo import ActivationRow
+from store.activation_types import ActivationRow
 from store.uow import ALL_TENANTS, Store, UnitOfWork
 
 ACTIONS = ("retry", "abort", "resolve")
@@ -87,7 +86,7 @@ class Operator:
             row = await uow.monitors.get(monitor_id)
         self.notifier.notify(ids)
         assert row is not None
-        return render_monitor(ctx, row.id, row.doc)
+        return monitor_docs.render(row.id, ctx.monitor_href(row.id), row.doc)
 
     async def _release(
         self, ctx: RequestContext, monitor_id: str, action: str, reason: str, by: str | None, *, cancel: bool
@@ -103,7 +102,7 @@ class Operator:
             row = await uow.monitors.get(monitor_id)
         self.wake()
         assert row is not None
-        return render_monitor(ctx, row.id, row.doc)
+        return monitor_docs.render(row.id, ctx.monitor_href(row.id), row.doc)
 
     @staticmethod
     async def _held(uow: UnitOfWork, monitor_id: str) -> ActivationRow:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from resolvers.activation.writes import update_monitor
 from resolvers.context import Caller, RequestContext
 from resolvers.rules import monitor_docs
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 from store.uow import UnitOfWork
-
-SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
 
 
 def context_of(act: ActivationRow, correlation_id: str | None = None) -> RequestContext:
@@ -38,26 +35,19 @@ def member_status(step: StepRow) -> str:
     return {"succeeded": "completed"}.get(step.status, step.status)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    name: str  # completed | failed | cancelled
-    monitor_state: str
-    status_code: int
-
-
-def outcome(act: ActivationRow, steps: list[StepRow]) -> Outcome:
+def outcome(act: ActivationRow, steps: list[StepRow]) -> monitor_docs.Outcome:
+    """What the activation's facts mean (resolvers.rules.monitor_docs says how each outcome is written)."""
     failed = [s for s in steps if s.status == "failed"]
     if act.status == "resolved":
-        return Outcome("resolved", monitor_docs.COMPLETED, SUCCESS_CODES.get(act.operation, 200))
+        return monitor_docs.resolved_by_hand(act.operation, succeeded=True)
     if act.status == "resolvedFailed":
-        return Outcome("resolved", monitor_docs.IN_ERROR, 502)
+        return monitor_docs.resolved_by_hand(act.operation, succeeded=False)
     if act.cancel_requested:
-        return Outcome("cancelled", monitor_docs.IN_ERROR, 409)
+        return monitor_docs.CANCELLED
     if failed or any(s.compensation == "failed" for s in steps):
-        # A driver that refused is the network's failure (502); a step that could not even start is a conflict.
-        code = 502 if any(s.action for s in failed) or not failed else 409
-        return Outcome("failed", monitor_docs.IN_ERROR, code)
-    return Outcome("completed", monitor_docs.COMPLETED, SUCCESS_CODES.get(act.operation, 200))
+        # A step that could not even start (no driver action) is a conflict, not the network's failure.
+        return monitor_docs.failed(by_network=any(s.action for s in failed) or not failed)
+    return monitor_docs.completed(act.operation)
 
 
 def summary(
@@ -123,11 +113,9 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
         elif entry.get("role") == "cancel":
             # The request that went back asked for exactly this undoing: it succeeded when nothing is left.
             undone = not any(s.compensation == "failed" for s in steps)
-            doc = monitor_docs.finished(
-                row.doc, monitor_docs.COMPLETED if undone else monitor_docs.IN_ERROR, 200 if undone else 502, own
-            )
+            doc = monitor_docs.finished(row.doc, monitor_docs.UNDONE if undone else monitor_docs.NOT_UNDONE, own)
         else:
-            doc = monitor_docs.finished(row.doc, result.monitor_state, result.status_code, own)
+            doc = monitor_docs.finished(row.doc, result, own)
         doc = monitor_docs.with_condition(
             doc, held_reason=act.held_reason, held_at=act.held_at, jeopardy_at=act.jeopardy_at,
             actions=act.operator_log,

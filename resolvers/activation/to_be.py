@@ -14,7 +14,7 @@ from typing import Any
 from resolvers.rules import intents
 from resolvers.rules.errors import Conflict
 from resolvers.rules.intents import without_state
-from store.activation_repo import ActivationRow, StepRow
+from store.activation_types import ActivationRow, StepRow
 
 Chain = list[tuple[ActivationRow, StepRow]]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from resolvers.context import RequestContext
 from resolvers.rendering import render_one, render_services
-from resolvers.rules import documents, envelope, patching
+from resolvers.rules import documents, envelope, monitor_docs, patching
 from store.errors import StaleVersion
 from store.uow import UnitOfWork
 
@@ -36,15 +36,11 @@ async def emit(
 # ---- monitors ---------------------------------------------------------------------------------------------
 
 
-def render_monitor(ctx: RequestContext, id: str, doc: dict[str, Any]) -> dict[str, Any]:
-    return {"id": id, "href": ctx.monitor_href(id), **doc}
-
-
 async def insert_monitor(
     uow: UnitOfWork, ctx: RequestContext, id: str, doc: dict[str, Any], source_id: str | None, now: datetime
 ) -> dict[str, Any]:
     await uow.monitors.insert(id, doc, source_id=source_id, correlation_id=ctx.correlation_id, now=now)
-    rendered = render_monitor(ctx, id, doc)
+    rendered = monitor_docs.render(id, ctx.monitor_href(id), doc)
     await emit(uow, ctx, "MonitorCreateEvent", rendered, now)
     return rendered
 
@@ -57,7 +53,7 @@ async def update_monitor(
     if row is None or row.doc == doc:
         return None
     await uow.monitors.update(id, doc, row.version, now)
-    rendered = render_monitor(ctx, id, doc)
+    rendered = monitor_docs.render(id, ctx.monitor_href(id), doc)
     if row.doc.get("state") != doc.get("state"):
         await emit(uow, ctx, "MonitorStateChangeEvent", rendered, now)
     else:

@@ -1,4 +1,8 @@
-"""TMF Monitor documents: state spelling, request/response parts, the per-member summary. Plain Python.
+"""TMF Monitor documents: state spelling, request/response parts, the per-member summary, and what an outcome
+means (the Monitor's state, its status code, the answer a REST caller that waited gets). Plain Python.
+
+This is the one place both APIs and the engine read a Monitor through: the engine writes a finished Monitor
+with an `Outcome`; REST's synchronous answer and GraphQL's `outcome` field read it back with `verdict`.
 
 `state` is written `InProgress`, `InError` or `Completed` (the swagger's description); filters accept the
 published variants too (`In Progress`, `inProgress`, `completed`, `IN_ERROR`...). `response.body` is a string
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +42,11 @@ def normalize_state(value: str) -> str:
 
 def is_final(doc: dict[str, Any]) -> bool:
     return doc.get("state") in FINAL
+
+
+def render(id: str, href: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The Monitor as both APIs return it (and as its events carry it): id and href, then the stored document."""
+    return {"id": id, "href": href, **doc}
 
 
 def request_part(method: str, to: str, body: Any, headers: list[tuple[str, str]]) -> dict[str, Any]:
@@ -64,8 +74,8 @@ def new_doc(source_href: str, request: dict[str, Any], summary: dict[str, Any]) 
     }
 
 
-def finished(doc: dict[str, Any], state: str, status_code: int, summary: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "state": state, "response": response_part(status_code, summary)}
+def finished(doc: dict[str, Any], outcome: Outcome, summary: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "state": outcome.state, "response": response_part(outcome.status_code, summary)}
 
 
 def progressed(doc: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
@@ -119,3 +129,83 @@ def member_statuses(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Each member's status from a Monitor document (GraphQL types this list)."""
     members = summary_of(doc).get("members")
     return [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
+
+
+# ---- what an outcome means --------------------------------------------------------------------------------
+
+SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How finished work is written into its Monitor: the summary's `outcome`, the Monitor's `state` and its
+    `response.statusCode` (the HTTP status a REST caller that waited for the work is answered with)."""
+
+    name: str  # completed | failed | cancelled | resolved (by an operator's hand)
+    state: str
+    status_code: int
+
+
+def completed(operation: str) -> Outcome:
+    return Outcome("completed", COMPLETED, SUCCESS_CODES.get(operation, 200))
+
+
+def failed(*, by_network: bool) -> Outcome:
+    """A driver that refused is the network's failure (502); work that could not even start is a conflict (409)."""
+    return Outcome("failed", IN_ERROR, 502 if by_network else 409)
+
+
+def resolved_by_hand(operation: str, *, succeeded: bool) -> Outcome:
+    """Held work an operator put right (or gave up on) by hand: no more driver calls (docs/activation.md)."""
+    if succeeded:
+        return Outcome("resolved", COMPLETED, SUCCESS_CODES.get(operation, 200))
+    return Outcome("resolved", IN_ERROR, 502)
+
+
+CANCELLED = Outcome("cancelled", IN_ERROR, 409)  # a later request cancelled the work
+UNDONE = Outcome("completed", COMPLETED, 200)  # a cancelling request's own Monitor: everything was undone
+NOT_UNDONE = Outcome("failed", IN_ERROR, 502)  # ... and when some compensation failed
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a Monitor says about its work, as both APIs read it.
+
+    `final`: the work ended. `outcome`: inProgress, completed, failed or cancelled (None when the Monitor is not
+    this server's). `failed`: it ended in error; then `status_code` (502 the network refused, 409 a conflict or
+    a cancellation), `error` (the TMF error code) and `message` (naming the failed members and the Monitor) are
+    what REST answers a caller that waited. While the work runs, `status_code` is 202.
+    """
+
+    final: bool
+    outcome: str | None
+    failed: bool = False
+    status_code: int | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+def verdict(doc: dict[str, Any]) -> Verdict:
+    summary = summary_of(doc)
+    outcome = summary.get("outcome")
+    name = outcome if isinstance(outcome, str) else None
+    if not is_final(doc):
+        return Verdict(final=False, outcome=name, status_code=202)
+    if doc.get("state") != IN_ERROR:
+        return Verdict(final=True, outcome=name)
+    status = int(str((doc.get("response") or {}).get("statusCode", "502")))
+    cancelled = name == "cancelled"
+    return Verdict(
+        final=True, outcome=name, failed=True, status_code=status,
+        error="ActivationCancelled" if cancelled else "ActivationFailed", message=_failure_message(doc, summary),
+    )
+
+
+def _failure_message(doc: dict[str, Any], summary: dict[str, Any]) -> str:
+    href = doc.get("href")
+    if summary.get("outcome") == "cancelled":
+        return f"the work was cancelled by a later request (monitor {summary.get('cancelledBy')}); see {href}"
+    errors = [f"{m.get('id')}: {m['error']}" for m in member_statuses(doc)
+              if m.get("status") in ("failed", "compensationFailed") and m.get("error")]
+    detail = "; ".join(errors[:5]) or str(summary.get("error") or "the activation failed")
+    return f"{detail}; see {href}"

@@ -14,10 +14,8 @@ from dataclasses import replace
 from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.validation import PathSchema, known_attributes, schema_at
 from store.patterns import PatternRefused, compile_pattern
-from store.query_form import OPS, Condition, Keyset, ListQuery, Page, SortKey
+from store.query_form import OPS, Condition, ListQuery
 from store.values import parse_instant, parse_number
-
-__all__ = ["OPS", "Condition", "Keyset", "ListQuery", "Page", "SortKey", "check"]
 
 DEFINITIONS = {"service": "Service", "monitor": "Monitor"}
 ALWAYS = frozenset({"id", "href", "@type", "@baseType", "@schemaLocation"})

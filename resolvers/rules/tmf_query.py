@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qsl
 
 from resolvers.rules.errors import InvalidQuery
-from resolvers.rules.query_check import OPS, Condition, ListQuery, SortKey
+from store.query_form import OPS, Condition, ListQuery, SortKey
 
 RESERVED = ("fields", "sort", "offset", "limit")
 _SPLIT = re.compile(r"(?<!\\)[,;]")

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -45,6 +47,14 @@ log = logging.getLogger("tmf640.hub")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process: loading the CA bundle costs about 0.1 s a client."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 def _visible(hub: HubRow, event: OutboxEvent) -> bool:
@@ -256,7 +266,7 @@ class Dispatcher:
         if self._client is None:
             import httpx
 
-            self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, verify=_tls())
         return self._client
 
     async def _deliver(self, hub: HubRow, event: OutboxEvent, attempt: int) -> bool:

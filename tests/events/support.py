@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from app.factory import create_app
 from app.settings import Settings
+from tests.engine_support import SYNC_WAIT
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 WAIT = 20.0  # upper bound on any wait for an event; a healthy run takes a fraction of it
@@ -120,6 +121,7 @@ def event_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "migrate_on_start": False,
+        "sync_wait_seconds": SYNC_WAIT,
         "bus_url": "postgresql://" if database_url.startswith("postgresql") else "memory://",
         "bus_poll_interval": 0.05,
         "hub_poll_interval": 0.05,

@@ -16,7 +16,7 @@ import pytest
 
 from store.db import Database
 from store.outbox import OutboxEvent
-from store.uow import UnitOfWork
+from store.uow import ALL_TENANTS, UnitOfWork
 from tests.events.support import WAIT, bundle, free_port, listening
 from tests.events.ws import subscribed
 
@@ -39,9 +39,9 @@ class Process:
             "TMF640_HUB_POLL_INTERVAL": "0.2",
             "TMF640_HUB_RETRY_BASE": "0.1",
             "TMF640_HUB_LEASE": "5",
-            "TMF640_HUB_CALLBACK_ALLOW": '["127.0.0.0/8"]',  # the listener is local
             "TMF640_HUB_TIMEOUT": "2",
             "TMF640_RUNNER_POLL_SECONDS": "0.2",
+            "TMF640_HUB_CALLBACK_ALLOW": '["127.0.0.0/8", "::1/128"]',  # the test's own listener (docs/security.md)
         }
         self.log = tmp / f"{name}.log"
         with self.log.open("wb") as out:
@@ -96,7 +96,7 @@ async def outbox(database_url: str) -> list[OutboxEvent]:
         async with db.read() as conn:
             out: list[OutboxEvent] = []
             after = 0
-            while batch := await UnitOfWork(conn).outbox.after(after, 500):
+            while batch := await UnitOfWork(conn, ALL_TENANTS).outbox.after(after, 500):
                 out.extend(batch)
                 after = batch[-1].seq
             return out

@@ -7,7 +7,7 @@ nothing runs; tenant A never reads, changes or counts anything of tenant B (null
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ SCHEMA = build_schema()._schema
 
 
 def root_fields() -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
     for kind, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type),
                        ("subscription", SCHEMA.subscription_type)):
         assert root is not None
@@ -137,9 +137,8 @@ async def test_subscriptions_need_the_read_scope(resolvers: Any) -> None:
     for scopes, refused in ((frozenset(), True), (frozenset({"read"}), False)):
         context = GraphQLContext(resolvers=resolvers, request_context=RequestContext(
             caller=Caller(identity="t", tenant="tenant-a", scopes=scopes)))
-        result = await schema.subscribe("subscription { events(after: \"nope\") { eventId } }",
-                                        context_value=context)
-        if hasattr(result, "__aiter__"):
-            result = await result.__anext__()
+        subscribed = await schema.subscribe("subscription { events(after: \"nope\") { eventId } }",
+                                            context_value=context)
+        result = await subscribed.__anext__() if isinstance(subscribed, AsyncGenerator) else subscribed
         codes = [e.extensions.get("code") for e in (result.errors or []) if e.extensions]
         assert ("FORBIDDEN" in codes) is refused, (scopes, result.errors)

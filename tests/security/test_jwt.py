@@ -38,7 +38,8 @@ def token(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
     now = int(time.time())
     body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "portal-1", "iat": now, "exp": now + 300,
             "tenant": "tenant-a", "scope": "read write", **claims}
-    return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
+    encoded: str = jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
+    return encoded
 
 
 def settings(path: Path, **overrides: Any) -> Settings:

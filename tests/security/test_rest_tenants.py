@@ -30,7 +30,7 @@ def public(path: str) -> bool:
 
 
 def rest_routes(app: Any) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
     for route in app.routes:
         if isinstance(route, Route) and route.path not in NOT_REST and not public(route.path):
             out.extend((method, route.path) for method in sorted((route.methods or set()) - {"HEAD"}))
