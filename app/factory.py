@@ -7,15 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.events import EventPipeline
+from app.observability import health as probes
+from app.observability.http import Observed
 from app.settings import Settings
 from resolvers.activation.drivers import DriverRegistry
 from resolvers.api import Resolvers
 from resolvers.engine import EngineConfig
+from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.routes import routes as rest_routes
 from schema.asgi import GraphQLApp, WebSocketLimits
@@ -35,6 +39,12 @@ async def health(request: Request) -> Response:
                         status_code=200 if healthy else 503)
 
 
+async def _metrics(request: Request) -> Response:
+    from app.observability.metrics import metrics  # prometheus_client's exposition loads on the first scrape
+
+    return await metrics(request)
+
+
 def engine_config(settings: Settings) -> EngineConfig:
     return EngineConfig(
         policy=settings.activation_policy,
@@ -42,6 +52,14 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_activations=settings.runner_max_activations,
         lease_seconds=settings.activation_lease_seconds,
         poll_seconds=settings.runner_poll_seconds,
+    )
+
+
+def retention_config(settings: Settings) -> RetentionConfig:
+    return RetentionConfig(
+        outbox=settings.retention_outbox, deliveries=settings.retention_deliveries,
+        revisions=settings.retention_revisions, activations=settings.retention_activations,
+        monitors=settings.retention_monitors, batch=settings.prune_batch, interval=settings.prune_interval,
     )
 
 
@@ -62,13 +80,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             engine=engine_config(settings), drivers=DriverRegistry(settings.drivers, settings.driver_config),
         )
         app.state.resolvers = resolvers
+        pruner = app.state.pruner = Pruner(store, retention_config(settings))
         try:
             await events.start()
             if settings.runner_enabled:
                 await resolvers.engine.start()
+            await pruner.start()
+            log.info("ready", extra={"event": "started", "database": db.engine.url.render_as_string(),
+                                     "runner": settings.runner_enabled})
             yield
         finally:
             try:
+                await pruner.stop()
                 await resolvers.engine.stop()
                 await events.stop()  # tolerates a partial start
             finally:
@@ -92,12 +115,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/health/live", probes.live, methods=["GET"]),
+            Route("/health/ready", probes.ready, methods=["GET"]),
+            *([Route("/metrics", _metrics, methods=["GET"])] if settings.metrics_enabled else []),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_routes(),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
+        middleware=[Middleware(Observed)],
     )
     app.router.redirect_slashes = False
     app.state.settings = settings

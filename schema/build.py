@@ -16,6 +16,7 @@ from strawberry.tools import merge_types
 from schema.errors import should_mask
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
+from schema.observed import OperationMetrics
 from schema.query import Query
 from schema.subscription import Subscription
 
@@ -47,5 +48,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             partial(MaskErrors, should_mask_error=should_mask),
+            OperationMetrics,
         ],
     )

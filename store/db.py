@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -73,6 +74,16 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """Raise unless the database answers; a SQLite file that was moved or deleted counts as gone (the open
+        connections would otherwise go on writing to the unlinked file)."""
+        if not self.is_postgres:
+            path = self.engine.url.database
+            if path and not os.path.exists(path):  # noqa: ASYNC240  (one stat, cheaper than a thread hop)
+                raise FileNotFoundError(f"the SQLite database file {path} is missing")
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

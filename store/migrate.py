@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from store.db import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic (and mako) load only when a migration runs or the head is first asked for: a faster cold start.
+_HEADS: set[str] | None = None
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(url: str = "") -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
@@ -21,6 +29,8 @@ def alembic_config(url: str = "") -> Config:
 
 
 def _upgrade(connection: Connection, url: str) -> None:
+    from alembic import command
+
     cfg = alembic_config(url)
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
@@ -39,3 +49,29 @@ async def upgrade(db: Database) -> None:
             if db.is_postgres:
                 await conn.exec_driver_sql("SELECT pg_advisory_unlock(640640)")
                 await conn.commit()
+
+
+def heads() -> set[str]:
+    """The newest revisions the code knows (read once)."""
+    global _HEADS
+    if _HEADS is None:
+        from alembic.script import ScriptDirectory
+
+        _HEADS = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return _HEADS
+
+
+async def applied(db: Database) -> set[str]:
+    """The revisions recorded in the database (empty before the first migration)."""
+    async with db.read() as conn:
+        try:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        except Exception:
+            await conn.rollback()
+            raise
+    return {str(r) for r in rows}
+
+
+async def pending(db: Database) -> bool:
+    """True when the database is behind the code's migrations."""
+    return await applied(db) != heads()

@@ -13,6 +13,7 @@ from store.db import Database
 from store.hubs import HubRepository
 from store.monitors import MonitorRepository
 from store.outbox import OutboxRepository
+from store.retention import RetentionRepository
 from store.services import ServiceRepository
 
 log = logging.getLogger("tmf640.store")
@@ -26,6 +27,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.hubs = HubRepository(conn)
         self.activations = ActivationRepository(conn)
+        self.retention = RetentionRepository(conn)
 
 
 class Store:

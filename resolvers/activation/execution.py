@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from resolvers.activation import progress
+from resolvers import telemetry
+from resolvers.activation import observe, progress
 from resolvers.activation.drivers import DriverRegistry, Step
 from resolvers.activation.notify import Notifier
 from resolvers.activation.writes import apply_doc, delete_service
@@ -92,6 +93,9 @@ class Execution:
         self._published = float("-inf")
 
     async def run(self) -> None:
+        act = await self._load()
+        if act is not None:  # every line of this work carries its ids (this task's own context)
+            telemetry.set_context(**observe.ids_of(act))
         for _ in range(3):  # a cancel that lands while finishing sends the activation back to compensation
             act = await self._load()
             if act is None or act.finished:
@@ -202,6 +206,8 @@ class Execution:
         return await self._call(started)
 
     async def _redo(self, step: StepRow) -> str:
+        log.info("step %s in doubt: sending it again", step.id,
+                 extra={"event": "step_retry", "step_id": step.id, "service_id": step.service_id})
         now = _now()
         async with self.env.store.write() as uow:
             await self._touch(uow, now)
@@ -219,6 +225,7 @@ class Execution:
             raise
         except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
             error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        observe.step_done(self.env.drivers, call, error)
         now = _now()
         async with self.env.store.write() as uow:
             await uow.services.get(step.service_id, for_update=True)
@@ -292,6 +299,7 @@ class Execution:
             else:
                 await uow.activations.set_compensation(step.id, "failed", error=f"compensation failed: {error}")
             await self._progress(uow, now)
+        observe.compensated(step.id, step.service_id, error)
 
     # ---- the end -----------------------------------------------------------------------------------------
 
@@ -315,7 +323,7 @@ class Execution:
             final = await self._load_checked(uow)
             ids = await progress.publish(uow, final, now, final=True)
         self.env.notifier.notify(ids)
-        log.info("activation %s %s", self.id, result.name)
+        observe.finished(final, result.name, now)
         return True
 
     # ---- helpers -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from resolvers import telemetry
 from resolvers.activation.execution import Execution, ExecutionEnv, LeaseLost, Stopping
 
 log = logging.getLogger("tmf640.engine")
@@ -45,6 +46,11 @@ class Runner:
     @property
     def owner(self) -> str:
         return self.env.owner
+
+    @property
+    def alive(self) -> bool:
+        """Its claiming loop and lease heartbeat run (readiness)."""
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
 
     def kick(self) -> None:
         """Look for work now (a request just committed some)."""
@@ -104,7 +110,9 @@ class Runner:
         try:
             await Execution(self.env, activation_id).run()
         except LeaseLost:
-            log.warning("activation %s: lease lost to another runner", activation_id)
+            telemetry.LEASES_LOST.inc()
+            log.warning("activation %s: lease lost to another runner", activation_id,
+                        extra={"event": "lease_lost", "activation_id": activation_id})
         except Stopping:
             return
         except asyncio.CancelledError:
@@ -139,5 +147,7 @@ class Runner:
             for lost in set(held) - kept:
                 task = self._running.get(lost)
                 if task is not None:
-                    log.warning("activation %s: lease lost, stopping", lost)
+                    telemetry.LEASES_LOST.inc()
+                    log.warning("activation %s: lease lost, stopping", lost,
+                                extra={"event": "lease_lost", "activation_id": lost})
                     task.cancel()
