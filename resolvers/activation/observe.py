@@ -11,6 +11,7 @@ from datetime import datetime
 from resolvers import telemetry
 from resolvers.activation.drivers import DriverRegistry, Step
 from store.activation_repo import ActivationRow
+from store.values import as_utc
 
 log = logging.getLogger("tmf640.engine")
 
@@ -42,7 +43,7 @@ def compensated(step_id: str, service_id: str, error: str | None) -> None:
 
 
 def finished(act: ActivationRow, outcome: str, now: datetime) -> None:
-    seconds = (now - act.created_at).total_seconds()
+    seconds = (now - as_utc(act.created_at)).total_seconds()
     telemetry.activation_outcome(outcome, seconds)
     level = logging.INFO if outcome == "completed" else logging.WARNING
     log.log(level, "activation %s %s", act.id, outcome, extra={
