@@ -6,12 +6,11 @@ Kept apart from the execution so that its call sites stay one line each (resolve
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from resolvers import telemetry
 from resolvers.activation.drivers import DriverRegistry, Step
 from store.activation_repo import ActivationRow
-from store.values import as_utc
 
 log = logging.getLogger("tmf640.engine")
 
@@ -43,7 +42,8 @@ def compensated(step_id: str, service_id: str, error: str | None) -> None:
 
 
 def finished(act: ActivationRow, outcome: str, now: datetime) -> None:
-    seconds = (now - as_utc(act.created_at)).total_seconds()
+    created = act.created_at if act.created_at.tzinfo else act.created_at.replace(tzinfo=UTC)  # SQLite: naive UTC
+    seconds = (now - created).total_seconds()
     telemetry.activation_outcome(outcome, seconds)
     level = logging.INFO if outcome == "completed" else logging.WARNING
     log.log(level, "activation %s %s", act.id, outcome, extra={
