@@ -18,9 +18,9 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         ids = telemetry.current()
-        for name in telemetry.FIELDS:
-            if not hasattr(record, name):
-                setattr(record, name, ids.get(name))
+        for name, value in ids.items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
         record.ids = " ".join(f"{k}={v}" for k, v in ids.items())
         return True
 
@@ -43,15 +43,15 @@ def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
     return JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        "%(levelname)s %(name)s %(message)s",
+        rename_fields={"levelname": "level", "name": "logger"},
         reserved_attrs=[*_RESERVED, "ids", "color_message"],
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
+        timestamp="time",  # ISO 8601 in UTC with microseconds
     )
 
 
 _RESERVED = (
-    "args", "created", "exc_text", "filename", "funcName", "levelno", "lineno", "module", "msecs", "msg",
+    "args", "created", "exc_info", "exc_text", "filename", "funcName", "levelno", "lineno", "module", "msecs", "msg",
     "pathname", "process", "processName", "relativeCreated", "stack_info", "thread", "threadName", "taskName",
 )
 
@@ -76,4 +76,6 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(level.upper())
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))  # one line per migration is enough:
+    logging.getLogger("alembic.runtime.migration").setLevel(root.level)    # its "Running upgrade" lines stay
     logging.getLogger("uvicorn.access").disabled = True  # app.observability.http writes one line per request

@@ -5,7 +5,9 @@ Configuration (`TMF640_DRIVER_CONFIG={"simulated": {...}}`):
 - `failureRate`: the same shape, a probability in [0, 1]; the draw is a hash of `seed` and the step id, so
   that a step sent again (same id) gets the same answer;
 - `seed`: integer; `journal`: a file to which every call is appended as one JSON line (tests read what was
-  executed across processes).
+  executed across processes);
+- `memory`: calls (and answers, so that a step sent again gets the same one) kept in memory, the newest
+  `memory` of them (default 10,000): memory stays bounded however long the server runs.
 
 A service asks for a deterministic failure through a characteristic:
 `{"name": "simulateFailure", "value": "activate"}` fails its `activate` step; the value may be a list; `"*"`
@@ -22,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,16 +90,18 @@ class SimulatedDriver:
         failure_rate: Any = None,
         seed: int = 0,
         journal: str | None = None,
+        memory: int = 10_000,
     ) -> None:
         self.latency_ms = _per_spec(latency_ms, 0.0)
         self.failure_rate = _per_spec(failure_rate, 0.0)
         self.seed = seed
         self.journal = journal
+        self.memory = max(1, memory)
         self.calls: list[Call] = []
         self.gates: list[Gate] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._outcomes: dict[tuple[str, str], dict[str, Any] | DriverError] = {}
+        self._outcomes: OrderedDict[tuple[str, str], dict[str, Any] | DriverError] = OrderedDict()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SimulatedDriver:
@@ -105,6 +110,7 @@ class SimulatedDriver:
             failure_rate=config.get("failureRate"),
             seed=int(config.get("seed", 0)),
             journal=config.get("journal"),
+            memory=int(config.get("memory", 10_000)),
         )
 
     # ---- what tests use ----------------------------------------------------------------------------------
@@ -133,6 +139,10 @@ class SimulatedDriver:
         key = (phase, step.id)
         repeat = key in self._outcomes
         self.calls.append(Call(phase, step.id, step.service_id, step.action, repeat, step.service))
+        if len(self.calls) > self.memory:  # trimmed by a tenth at a time: amortised O(1)
+            del self.calls[: len(self.calls) - self.memory + self.memory // 10]
+        while len(self._outcomes) > self.memory:
+            self._outcomes.popitem(last=False)
         self._journal(phase, step, repeat)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
