@@ -42,15 +42,26 @@ def setting_parameters() -> list[inspect.Parameter]:
 
 
 def build(env_file: Path | None, given: dict[str, str | None]) -> Settings:
+    """Settings from the options given (text, JSON for mappings), the environment and the env file."""
+    from pydantic import TypeAdapter
+
     values: dict[str, Any] = {}
-    for name, text in given.items():
-        if text is None:
-            continue
-        values[name] = json.loads(text) if _is_mapping(Settings.model_fields[name].annotation) else text
+    mappings: dict[str, Any] = {}
     try:
-        return Settings(_env_file=env_file, **values)
-    except ValueError as exc:
+        for name, text in given.items():
+            if text is None:
+                continue
+            annotation: Any = Settings.model_fields[name].annotation
+            if _is_mapping(annotation):  # replaces the whole mapping (pydantic-settings would merge sources)
+                mappings[name] = TypeAdapter(annotation).validate_python(json.loads(text))
+            else:
+                values[name] = text
+        settings = Settings(_env_file=env_file, **values)
+    except ValueError as exc:  # pydantic's ValidationError and json's JSONDecodeError both are
         raise typer.BadParameter(str(exc)) from exc
+    for name, value in mappings.items():
+        setattr(settings, name, value)
+    return settings
 
 
 def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
