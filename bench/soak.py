@@ -79,8 +79,8 @@ async def subscriber(url: str, tally: Tally, stop: asyncio.Event) -> None:
 
 
 def service(i: int) -> dict[str, Any]:
-    return {"id": f"soak-{RUN}-{i}", "name": f"soak-{i}", "state": "active", "serviceSpecification": {"name": f"spec-{i % 5}"},
-            "serviceCharacteristic": [{"name": "n", "value": i}]}
+    return {"id": f"soak-{RUN}-{i}", "name": f"soak-{i}", "state": "active",
+            "serviceSpecification": {"name": f"spec-{i % 5}"}, "serviceCharacteristic": [{"name": "n", "value": i}]}
 
 
 async def operation(client: httpx.AsyncClient, i: int, tally: Tally) -> None:
@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace) -> None:
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'soak.db'}"
     port = free_port()
     log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url,
+    server = subprocess.Popen([  # noqa: ASYNC220  (started once, before any load)sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url,
                                "--log-format", "json", "--log-level", "warning", "--prune-interval", "60",
                                "--graphql-max-subscriptions", "5"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -137,7 +137,7 @@ async def run(args: argparse.Namespace) -> None:
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:  # noqa: ASYNC210
                     break
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start; log in {workdir / 'server.log'}")

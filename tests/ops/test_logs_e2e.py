@@ -59,8 +59,8 @@ def test_requests_and_their_activations_log_under_the_correlation_id(tmp_path: P
         assert refused.status_code == 202, refused.text
         assert _wait_final(served, refused.json()["id"])["state"] == "InError"
 
-        outcome = served.wait_for_line(lambda l: l.get("event") == "activation_outcome" and _by("c-fail")(l))
-        served.wait_for_line(lambda l: l.get("event") == "activation_outcome" and _by("c-gql")(l))
+        outcome = served.wait_for_line(lambda x: x.get("event") == "activation_outcome" and _by("c-fail")(x))
+        served.wait_for_line(lambda x: x.get("event") == "activation_outcome" and _by("c-gql")(x))
         lines = served.lines()
 
     # REST: the request line and its activation's outcome, under the caller's correlation id

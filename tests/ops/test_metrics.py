@@ -9,6 +9,7 @@ from resolvers.context import RequestContext
 from tests.events.support import API, event_settings, eventually, listening, running
 from tests.events.ws import serving, subscribed
 
+
 def scrape(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of an exposition, parsed by prometheus_client's own parser."""
     return {(sample.name, frozenset(sample.labels.items())): sample.value
