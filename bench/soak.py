@@ -129,9 +129,9 @@ async def run(args: argparse.Namespace) -> None:
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'soak.db'}"
     port = free_port()
     log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen([  # noqa: ASYNC220  (started once, before any load)sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url,
-                               "--log-format", "json", "--log-level", "warning", "--prune-interval", "60",
-                               "--graphql-max-subscriptions", "5"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", url, "--log-format", "json",
+               "--log-level", "warning", "--prune-interval", "60", "--graphql-max-subscriptions", "5"]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
