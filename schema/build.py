@@ -14,6 +14,7 @@ from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 
 from schema.errors import should_mask
+from schema.execution import BoundedExecutionContext
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
 from schema.observed import OperationMetrics
@@ -42,6 +43,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=merge_types("Query", (Query, HubQuery)),
         mutation=merge_types("Mutation", (Mutation, HubMutation)),
         subscription=Subscription,
+        execution_context_class=BoundedExecutionContext,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),

@@ -7,7 +7,7 @@ Configuration (`TMF640_DRIVER_CONFIG={"simulated": {...}}`):
 - `seed`: integer; `journal`: a file to which every call is appended as one JSON line (tests read what was
   executed across processes);
 - `memory`: calls (and answers, so that a step sent again gets the same one) kept in memory, the newest
-  `memory` of them (default 10,000): memory stays bounded however long the server runs.
+  `memory` of them (default 1,000): memory stays bounded however long the server runs.
 
 A service asks for a deterministic failure through a characteristic:
 `{"name": "simulateFailure", "value": "activate"}` fails its `activate` step; the value may be a list; `"*"`
@@ -90,7 +90,7 @@ class SimulatedDriver:
         failure_rate: Any = None,
         seed: int = 0,
         journal: str | None = None,
-        memory: int = 10_000,
+        memory: int = 1_000,
     ) -> None:
         self.latency_ms = _per_spec(latency_ms, 0.0)
         self.failure_rate = _per_spec(failure_rate, 0.0)
@@ -110,7 +110,7 @@ class SimulatedDriver:
             failure_rate=config.get("failureRate"),
             seed=int(config.get("seed", 0)),
             journal=config.get("journal"),
-            memory=int(config.get("memory", 10_000)),
+            memory=int(config.get("memory", 1_000)),
         )
 
     # ---- what tests use ----------------------------------------------------------------------------------
