@@ -141,8 +141,6 @@ class SimulatedDriver:
         self.calls.append(Call(phase, step.id, step.service_id, step.action, repeat, step.service))
         if len(self.calls) > self.memory:  # trimmed by a tenth at a time: amortised O(1)
             del self.calls[: len(self.calls) - self.memory + self.memory // 10]
-        while len(self._outcomes) > self.memory:
-            self._outcomes.popitem(last=False)
         self._journal(phase, step, repeat)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -155,21 +153,26 @@ class SimulatedDriver:
         for gate in [g for g in self.gates if g.matches(phase, step)]:
             gate.entered.set()
             await gate.opened.wait()
-        if repeat:
-            known = self._outcomes[key]
+        known = self._outcomes.get(key) if repeat else None
+        if known is not None:  # (an answer forgotten past `memory` is drawn again: the draw is deterministic)
             if isinstance(known, DriverError):
                 raise known
             return known
         await asyncio.sleep(self._latency(step) / 1000)
         failure = self._failure(phase, step)
         if failure is not None:
-            self._outcomes[key] = failure
+            self._remember(key, failure)
             raise failure
         result: dict[str, Any] = {"driver": "simulated", "phase": phase, "action": step.action, "stepId": step.id}
         if step.action == "feasibilityCheck" and phase == EXECUTE:
             result["feasible"] = True
-        self._outcomes[key] = result
+        self._remember(key, result)
         return result
+
+    def _remember(self, key: tuple[str, str], outcome: dict[str, Any] | DriverError) -> None:
+        self._outcomes[key] = outcome
+        while len(self._outcomes) > self.memory:
+            self._outcomes.popitem(last=False)
 
     def _latency(self, step: Step) -> float:
         own = step.characteristic("simulateLatencyMs")
