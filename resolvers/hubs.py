@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from resolvers import telemetry
 from resolvers.context import RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
 from resolvers.rules.errors import InvalidQuery, NotFound, ValidationFailed
@@ -108,6 +109,7 @@ class Hubs:
         async with self.store.write() as uow:
             if not await uow.hubs.delete(id):
                 raise NotFound("Hub", id)
+        telemetry.forget_listener(id)  # its metric series go with it
 
     async def get(self, ctx: RequestContext, id: str) -> HubRow:
         async with self.store.read() as uow:
