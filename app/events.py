@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from app.settings import Settings
+from resolvers.callback_guard import CallbackGuard
+from resolvers.rules.callbacks import CallbackRules
 from resolvers.rules.delivery import DeliveryPolicy
 from resolvers.workers.dispatcher import Dispatcher, DispatcherConfig
 from resolvers.workers.relay import Relay
 from store.bus import open_bus
 from store.uow import Store
+
+
+def callback_guard(settings: Settings) -> CallbackGuard:
+    """Hub callbacks: public addresses only, bar the allow-list, and never this server itself."""
+    local = ["localhost", "127.0.0.1", "[::1]"] if settings.host in ("0.0.0.0", "::") else []
+    own = [settings.public_base_url, f"http://{settings.host}:{settings.port}",
+           *(f"http://{name}:{settings.port}" for name in local)]
+    return CallbackGuard(CallbackRules.build(settings.hub_callback_allow, own))
 
 
 class EventPipeline:
@@ -34,7 +44,7 @@ class EventPipeline:
             concurrency=settings.hub_concurrency,
             signing=settings.hub_signing,
         )
-        self.dispatcher = Dispatcher(store, config, bus=self.bus)
+        self.dispatcher = Dispatcher(store, config, bus=self.bus, guard=callback_guard(settings))
 
     async def start(self) -> None:
         await self.bus.start()

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from app.events import EventPipeline
+from app.auth import Authenticator
+from app.edge import EdgeConfig, RequestEdgeMiddleware
+from app.events import EventPipeline, callback_guard
 from app.observability import health as probes
 from app.observability.http import Observed
 from app.settings import Settings
@@ -21,18 +23,19 @@ from resolvers.api import Resolvers
 from resolvers.engine import EngineConfig
 from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
+from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
 from schema.asgi import GraphQLApp, WebSocketLimits
 from schema.build import Limits
 from store import migrate
 from store.db import Database
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640")
 
 
 async def health(request: Request) -> Response:
-    async with request.app.state.resolvers.store.read() as uow:
+    async with request.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         await uow.outbox.last_seq()
     healthy, events = request.app.state.events.health()
     return JSONResponse({"status": "ok" if healthy else "degraded", "events": events},
@@ -65,6 +68,10 @@ def retention_config(settings: Settings) -> RetentionConfig:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    if settings.environment == "production" and not settings.authentication_configured:
+        raise RuntimeError("production needs authentication: set TMF640_API_KEYS or TMF640_JWT_JWKS_URL / "
+                           "TMF640_JWT_JWKS_FILE (development without them allows anonymous access; docs/security.md)")
+    authenticator = Authenticator(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,8 +85,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             store, lifecycle=settings.lifecycle, max_page=settings.max_page_size,
             bus=events.bus, hub_wake=events.dispatcher.wake,
             engine=engine_config(settings), drivers=DriverRegistry(settings.drivers, settings.driver_config),
+            callbacks=callback_guard(settings), max_listeners_per_tenant=settings.hub_max_listeners_per_tenant,
         )
         app.state.resolvers = resolvers
+        if authenticator.anonymous:
+            log.warning("!" * 78)
+            log.warning("NO AUTHENTICATION: every caller is anonymous with every scope (development only). Set "
+                        "TMF640_API_KEYS or TMF640_JWT_JWKS_URL before exposing this server (docs/security.md)")
+            log.warning("!" * 78)
         pruner = app.state.pruner = Pruner(store, retention_config(settings))
         try:
             await events.start()
@@ -104,8 +117,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.graphql_max_tokens,
         ),
         graphiql=settings.environment == "development",
-        public_base_url=settings.public_base_url,
-        max_body_bytes=settings.max_body_bytes,
         websocket=WebSocketLimits(
             max_subscriptions=settings.graphql_max_subscriptions,
             connection_init_timeout=settings.graphql_connection_init_timeout,
@@ -123,9 +134,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *rest_routes(),
         ],
         exception_handlers=HANDLERS,
+        middleware=[
+            Middleware(Observed),  # outermost: ids and the request line for every answer, refusals included
+            Middleware(RequestEdgeMiddleware, authenticator=authenticator, config=EdgeConfig(
+                public_base_url=settings.public_base_url, max_body_bytes=settings.max_body_bytes)),
+        ],
         lifespan=lifespan,
-        middleware=[Middleware(Observed)],
     )
     app.router.redirect_slashes = False
     app.state.settings = settings
+    app.state.rest = RestConfig(sync_wait_seconds=settings.sync_wait_seconds)
     return app

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiKeyGrant(BaseModel):
+    """What one API key grants: the tenant whose resources it sees and its scopes (docs/security.md)."""
+
+    tenant: str = Field(min_length=1, max_length=255)
+    scopes: list[Literal["read", "write", "admin"]] = Field(min_length=1)
 
 
 class Settings(BaseSettings):
@@ -85,6 +92,38 @@ class Settings(BaseSettings):
     retention_monitors: float = Field(2_592_000.0, ge=0, description="Finished Monitors")
     prune_interval: float = Field(300.0, ge=0, description="Seconds between pruning rounds; 0: only `tmf640 prune`")
     prune_batch: int = Field(500, ge=1, description="Rows deleted per short transaction while pruning")
+    # Authentication and tenants (docs/security.md)
+    api_keys: dict[str, ApiKeyGrant] = Field(
+        default_factory=dict,
+        description='API keys, JSON: {"<key>": {"tenant": "<tenant>", "scopes": ["read", "write", "admin"]}}')
+    jwt_issuer: str | None = Field(None, description="Issuer (`iss`) bearer JWTs must name")
+    jwt_audience: str | None = Field(None, description="Audience (`aud`) bearer JWTs must name")
+    jwt_jwks_url: str | None = Field(None, description="URL of the identity provider's JWKS (signing keys)")
+    jwt_jwks_file: str | None = Field(None, description="Path of a JWKS file, instead of a URL")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"],
+                                      description="Signature algorithms accepted on JWTs")
+    jwt_leeway: float = Field(60.0, ge=0, description="Clock skew tolerated on exp/nbf/iat, seconds")
+    jwt_tenant_claim: str = Field("tenant", description="Claim naming the caller's tenant")
+    jwt_scope_claim: str = Field("scope", description="Claim holding scopes (space-separated string or list)")
+    jwt_jwks_refresh: float = Field(
+        30.0, ge=0, description="Least seconds between two JWKS reloads for a token signed by an unknown key")
+    hub_callback_allow: list[str] = Field(
+        default_factory=list, description='Networks or host names callbacks may reach although not public, '
+        'JSON: ["127.0.0.1/32", "listener.internal"]')
+    hub_max_listeners_per_tenant: int = Field(100, ge=1, description="Hub listeners one tenant may register")
+
+    @property
+    def authentication_configured(self) -> bool:
+        return bool(self.api_keys) or bool(self.jwt_jwks_url or self.jwt_jwks_file)
+
+    @model_validator(mode="after")
+    def _authentication(self) -> Settings:
+        if (self.jwt_jwks_url or self.jwt_jwks_file) and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError("JWT verification needs TMF640_JWT_ISSUER and TMF640_JWT_AUDIENCE")
+        for grant in self.api_keys.values():
+            if grant.tenant == "*" and "admin" not in grant.scopes:
+                raise ValueError('an API key of every tenant ("*") needs the admin scope')
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_timeout(self) -> Settings:

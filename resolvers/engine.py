@@ -75,7 +75,7 @@ class Engine:
             self.runner.kick()
 
     async def monitor(self, ctx: RequestContext, monitor_id: str) -> dict[str, Any] | None:
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.monitors.get(monitor_id)
         return render_monitor(ctx, row.id, row.doc) if row else None
 

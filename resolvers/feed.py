@@ -75,12 +75,14 @@ class EventFeed:
         the stream starts with the first event committed after it began. Unknown `after` or a bad `query`
         raise ValidationFailed on the first iteration.
         """
-        # ctx.caller is where per-caller visibility of events will be enforced (DESIGN.md: one place).
+        scope = ctx.caller.scope  # the caller sees its tenant's events only (replayed and live)
         wanted = (*parse_event_query(query), *conditions)
-        last = await self._seq_of(after) if after is not None else None
+        last = await self._seq_of(scope, after) if after is not None else None
         last_yielded = after
 
         async def keep(event: OutboxEvent) -> bool:
+            if scope is not None and event.tenant != scope:
+                return False
             if not matches(wanted, event.payload):
                 return False
             if predicate is None:
@@ -92,9 +94,9 @@ class EventFeed:
             try:
                 async with self.bus.subscribe() as sub:
                     if last is None:  # live only: everything committed from this moment on
-                        last = await self._last_seq()
+                        last = await self._last_seq(scope)
                     while True:  # replay
-                        batch = await self._after(last)
+                        batch = await self._after(scope, last)
                         for event in batch:
                             last = event.seq
                             if await keep(event):
@@ -115,17 +117,17 @@ class EventFeed:
                     continue  # catch up from the outbox after `last`, then rejoin live
                 raise EventStreamInterrupted(last_yielded, exc.detail) from exc
 
-    async def _seq_of(self, event_id: str) -> int:
-        async with self.store.read() as uow:
+    async def _seq_of(self, scope: str | None, event_id: str) -> int:
+        async with self.store.read(scope) as uow:
             seq = await uow.outbox.seq_of(event_id)
         if seq is None:
             raise ValidationFailed("after", f"no event with id {event_id!r}")
         return seq
 
-    async def _last_seq(self) -> int:
-        async with self.store.read() as uow:
+    async def _last_seq(self, scope: str | None) -> int:
+        async with self.store.read(scope) as uow:
             return await uow.outbox.last_seq()
 
-    async def _after(self, seq: int) -> list[OutboxEvent]:
-        async with self.store.read() as uow:
+    async def _after(self, scope: str | None, seq: int) -> list[OutboxEvent]:
+        async with self.store.read(scope) as uow:
             return await uow.outbox.after(seq, self.replay_batch)

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from resolvers import telemetry
-from resolvers.context import RequestContext
+from resolvers.callback_guard import CallbackGuard
+from resolvers.context import ADMIN, RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
-from resolvers.rules.errors import InvalidQuery, NotFound, ValidationFailed
+from resolvers.rules.errors import InvalidQuery, LimitReached, NotFound, Unauthorised, ValidationFailed
 from resolvers.rules.matching import parse_event_query
 from resolvers.rules.query_check import Page
 from store.hubs import DeliveryRow, HubRow
@@ -69,6 +70,11 @@ def delivery(row: DeliveryRow) -> dict[str, Any]:
     }
 
 
+def _check_admin(ctx: RequestContext) -> None:
+    if not ctx.caller.may(ADMIN):
+        raise Unauthorised("hub listeners need the 'admin' scope")
+
+
 def _page_bounds(offset: int, limit: int | None, max_page: int) -> tuple[int, int]:
     if offset < 0:
         raise InvalidQuery("offset", "must be zero or more")
@@ -84,9 +90,13 @@ class Hubs:
     store: Store
     wake: Callable[[], None] = field(default=lambda: None)
     max_page: int = 1000
+    callbacks: CallbackGuard = field(default_factory=CallbackGuard)
+    max_per_tenant: int = 100
 
     async def register(self, ctx: RequestContext, callback: Any, query: Any = None, secret: Any = None) -> HubRow:
+        _check_admin(ctx)
         url = check_callback(callback)
+        await self.callbacks.pin(url, also_own=[ctx.base_url])  # refused addresses never get registered
         if query is not None and not isinstance(query, str):
             raise ValidationFailed("query", "must be a string in the REST filter syntax")
         if query is not None and len(query) > MAX_QUERY_LENGTH:
@@ -95,24 +105,29 @@ class Hubs:
         key = check_secret(secret)
         now = datetime.now(UTC)
         hub_id = str(uuid.uuid4())
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             # Anything committed after this point has a larger seq (store.outbox): nothing slips between.
+            if await uow.hubs.count() >= self.max_per_tenant:
+                raise LimitReached(f"this tenant already has {self.max_per_tenant} hub listeners, the most it may "
+                                   "register (TMF640_HUB_MAX_LISTENERS_PER_TENANT); remove one first")
             cursor = await uow.outbox.last_seq()
             await uow.hubs.insert(id=hub_id, callback=url, query=query, secret=key, owner=ctx.caller.identity,
-                                  cursor=cursor, now=now)
+                                  cursor=cursor, now=now, tenant=ctx.caller.tenant)
             row = await uow.hubs.get(hub_id)
         assert row is not None
         self.wake()
         return row
 
     async def unregister(self, ctx: RequestContext, id: str) -> None:
-        async with self.store.write() as uow:
+        _check_admin(ctx)
+        async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.delete(id):
                 raise NotFound("Hub", id)
         telemetry.forget_listener(id)  # its metric series go with it
 
     async def get(self, ctx: RequestContext, id: str) -> HubRow:
-        async with self.store.read() as uow:
+        _check_admin(ctx)
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.hubs.get(id)
         if row is None:
             raise NotFound("Hub", id)
@@ -122,14 +137,16 @@ class Hubs:
         self, ctx: RequestContext, offset: int = 0, limit: int | None = None
     ) -> tuple[list[HubRow], int]:
         """Registered listeners, oldest first, and how many there are."""
+        _check_admin(ctx)
         offset, limit = _page_bounds(offset, limit, self.max_page)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             return await uow.hubs.page(offset, limit)
 
     async def resume(self, ctx: RequestContext, id: str) -> HubRow:
         """Deliver again from where the listener stopped (its cursor), starting now."""
+        _check_admin(ctx)
         now = datetime.now(UTC)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.resume(id, now):
                 raise NotFound("Hub", id)
             row = await uow.hubs.get(id)
@@ -139,8 +156,9 @@ class Hubs:
 
     async def deliveries(self, ctx: RequestContext, id: str, offset: int = 0, limit: int | None = None) -> Page:
         """Every recorded attempt for one listener, newest first."""
+        _check_admin(ctx)
         offset, limit = _page_bounds(offset, limit, self.max_page)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             if await uow.hubs.get(id) is None:
                 raise NotFound("Hub", id)
             rows, total = await uow.hubs.deliveries(id, offset, limit)

@@ -44,7 +44,7 @@ class Monitors:
         check("monitor", ListQuery(fields=fields), self.max_page)
         if not id or "\x00" in id:  # no monitor has such an id, and no database column could hold it
             raise NotFound("Monitor", id)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.monitors.get(id)
         if row is None:
             raise NotFound("Monitor", id)
@@ -53,7 +53,7 @@ class Monitors:
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
         query = _normal_states(check("monitor", query, self.max_page))
         limit = query.limit if query.limit is not None else self.max_page
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             try:
                 rows, total = await uow.monitors.search(query, limit)
             except BadValue as exc:

@@ -100,22 +100,22 @@ class Navigation:
 
     async def services(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, ServiceView]:
         """The services held here among `ids`, rendered as REST renders them (2 statements)."""
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             rows = list((await uow.services.get_many(_possible(ids))).values())
             rendered = await render_services(uow, ctx, rows)
         return {r.id: ServiceView(doc, etag(r.version)) for r, doc in zip(rows, rendered, strict=True)}
 
-    async def bundles(self, ids: Sequence[str]) -> dict[str, list[Related]]:
+    async def bundles(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[Related]]:
         """For each id, the services that list it as a supporting service."""
-        return await self._incoming(ids, "supporting")
+        return await self._incoming(ctx, ids, "supporting")
 
-    async def dependents(self, ids: Sequence[str]) -> dict[str, list[Related]]:
+    async def dependents(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[Related]]:
         """For each id, the services whose `serviceRelationship` points at it, with the relationship type."""
-        return await self._incoming(ids, "relationship")
+        return await self._incoming(ctx, ids, "relationship")
 
-    async def _incoming(self, ids: Sequence[str], kind: str) -> dict[str, list[Related]]:
+    async def _incoming(self, ctx: RequestContext, ids: Sequence[str], kind: str) -> dict[str, list[Related]]:
         out: dict[str, list[Related]] = {i: [] for i in ids}
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             links = await uow.services.links_to(ids, kind)
         for link in links:
             seen = out.setdefault(link.dst_id, [])
@@ -123,10 +123,10 @@ class Navigation:
                 seen.append(Related(link.src_id, link.relationship_type))
         return out
 
-    async def revisions(self, ids: Sequence[str]) -> dict[str, list[Revision]]:
+    async def revisions(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[Revision]]:
         """For each id, its revisions oldest first (the as-is history; a deleted service keeps its own)."""
         out: dict[str, list[Revision]] = {i: [] for i in ids}
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             for rev in await uow.services.revisions(ids):
                 out.setdefault(rev.service_id, []).append(rev)
         return out
@@ -134,7 +134,7 @@ class Navigation:
     async def monitors_for(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """For each service id, the monitors whose source it is, oldest first."""
         out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             rows = await uow.monitors.for_sources(list(dict.fromkeys(ids)))
         for row in rows:
             if row.source_id is not None:
@@ -143,7 +143,7 @@ class Navigation:
 
     async def monitors(self, ctx: RequestContext, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The monitors held here among `ids`."""
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             rows = await uow.monitors.get_many(_possible(ids))
         return {row.id: render_monitor(ctx, row) for row in rows}
 
@@ -160,7 +160,7 @@ class Navigation:
         children: dict[tuple[str, str], list[str]] = {}
         placed: dict[str, dict[str, tuple[str, int]]] = {root: {} for root in roots}
         frontier: dict[str, list[str]] = {root: [root] for root in roots}
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             for depth in range(1, max_depth + 1):
                 wanted = {node for nodes in frontier.values() for node in nodes}
                 if not wanted:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.activation.intake import Intake, RequestInfo
-from resolvers.context import API_PREFIX, RequestContext
+from resolvers.context import API_PREFIX, WRITE, RequestContext
 from resolvers.engine import Engine
 from resolvers.rendering import render_services
 from resolvers.rules import documents, patching
-from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from resolvers.rules.errors import Conflict, NotFound, PreconditionFailed, Unauthorised, ValidationFailed
 from resolvers.rules.lifecycle import Lifecycle
 from resolvers.rules.query_check import ListQuery, Page, check, select_fields
 from resolvers.rules.validation import validate
@@ -28,6 +28,14 @@ def etag(version: int) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _check_writer(ctx: RequestContext) -> None:
+    """Writes need the `write` scope, and a tenant: a caller of every tenant ("*") reads but does not write."""
+    if not ctx.caller.may(WRITE):
+        raise Unauthorised("writing services needs the 'write' scope")
+    if ctx.caller.scope is None:
+        raise Unauthorised("a caller of every tenant cannot write services: use a credential of the tenant")
 
 
 def _check_id(id: str) -> None:
@@ -68,7 +76,7 @@ class Services:
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
         check("service", ListQuery(fields=fields), self.max_page)
         _check_id(id)
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)
@@ -78,7 +86,7 @@ class Services:
     async def search(self, ctx: RequestContext, query: ListQuery) -> Page:
         query = check("service", query, self.max_page)
         limit = query.limit if query.limit is not None else self.max_page
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             try:
                 rows, total = await uow.services.search(query, limit)
             except BadValue as exc:
@@ -99,6 +107,7 @@ class Services:
         return self.engine.intake
 
     async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
+        _check_writer(ctx)
         validate("Service_Create", body)
         self.lifecycle.check_state(body.get("state"))
         chosen = self._intake.policy(policy)
@@ -115,7 +124,7 @@ class Services:
         plan = documents.plan_create(body, check_member)
         info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
         now = _now()
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)
             if taken:
                 raise Conflict(f"a service with id {sorted(taken)[0]!r} already exists")
@@ -138,6 +147,7 @@ class Services:
         *,
         policy: str | None = None,
     ) -> ServiceResult:
+        _check_writer(ctx)
         chosen = self._intake.policy(policy)
         for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
@@ -154,7 +164,7 @@ class Services:
         kind = "application/merge-patch+json" if patch.kind == "merge" else "application/json-patch+json"
         info = RequestInfo("PATCH", ctx.service_href(id), patch.body, self._headers(ctx, policy, kind))
         _check_id(id)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)
@@ -173,11 +183,12 @@ class Services:
 
         The result holds the service as it stood when the request was accepted, and the Monitor.
         """
+        _check_writer(ctx)
         chosen = self._intake.policy(policy)
         now = _now()
         info = RequestInfo("DELETE", ctx.service_href(id), None, self._headers(ctx, chosen))
         _check_id(id)
-        async with self.store.write() as uow:
+        async with self.store.write(ctx.caller.scope) as uow:
             row = await uow.services.get(id, for_update=True)
             if row is None:
                 raise NotFound("Service", id)

@@ -66,8 +66,10 @@ class Tree:
     store: Store
     root: str
     known: set[str] = field(default_factory=set)
+    ctx: RequestContext = field(default_factory=RequestContext)
 
     async def load(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
         entries = await self.navigation.descendants(ctx, [self.root], MAX_TREE_DEPTH)
         self.known = {self.root, *(e.service.id for e in entries[self.root])}
 
@@ -88,7 +90,7 @@ class Tree:
 
     async def _pending_members(self) -> set[str]:
         """Members the tree's services will list once their unfinished work is done."""
-        async with self.store.read() as uow:
+        async with self.store.read(self.ctx.caller.scope) as uow:
             chains: dict[str, Chain] = {}
             for act, step in await uow.activations.unfinished_for(sorted(self.known)):
                 chains.setdefault(step.service_id, []).append((act, step))
@@ -104,7 +106,7 @@ class Tree:
     async def _reaches(self, sid: str, tree: set[str]) -> bool:
         seen, frontier = {sid}, [sid]
         for _ in range(MAX_TREE_DEPTH):
-            bundles = await self.navigation.bundles(frontier)
+            bundles = await self.navigation.bundles(self.ctx, frontier)
             parents = {r.service_id for rel in bundles.values() for r in rel} - seen
             if parents & tree:
                 return True
@@ -123,10 +125,10 @@ class Subscriptions:
     feed: EventFeed
     navigation: Navigation
 
-    async def _check_after(self, after: str | None) -> None:
+    async def _check_after(self, ctx: RequestContext, after: str | None) -> None:
         if after is None:
             return
-        async with self.store.read() as uow:
+        async with self.store.read(ctx.caller.scope) as uow:
             if len(after) > MAX_ID_LENGTH or await uow.outbox.seq_of(after) is None:
                 raise ValidationFailed("after", f"no event with id {after!r}: give the eventId of an event received")
 
@@ -146,7 +148,7 @@ class Subscriptions:
         if tree_of is not None:
             _check_ids([tree_of], "treeOf")
         types = _check_event_types(event_types, SERVICE_EVENTS, "eventTypes") or SERVICE_EVENTS
-        await self._check_after(after)
+        await self._check_after(ctx, after)
         conditions = (
             *_one_of("eventType", types),
             *_one_of("event.service.state", states or ()),
@@ -181,7 +183,7 @@ class Subscriptions:
         if id is not None:
             _check_ids([id], "id")
         types = _check_event_types(event_types, MONITOR_EVENTS, "eventTypes") or MONITOR_EVENTS
-        await self._check_after(after)
+        await self._check_after(ctx, after)
         conditions = (
             *_one_of("eventType", types),
             *_one_of("event.monitor.id", [id] if id is not None else ()),
@@ -200,5 +202,5 @@ class Subscriptions:
         """Every event, or those of `event_types` matching `query` (the hub's REST filter syntax on the event)."""
         types = _check_event_types(event_types, EVENT_TYPES, "eventTypes")
         parse_event_query(query)  # InvalidQuery naming the bad part, before anything runs
-        await self._check_after(after)
+        await self._check_after(ctx, after)
         return self.feed.stream(ctx, after=after, query=query, conditions=_one_of("eventType", types))

@@ -7,14 +7,19 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from resolvers.rules.errors import (
+    BodyTooLarge,
     Conflict,
     DependencyCycle,
     DomainError,
     InvalidTransition,
+    LimitReached,
     NotFound,
     PreconditionFailed,
+    Unauthenticated,
+    Unauthorised,
     ValidationFailed,
 )
 
@@ -22,6 +27,8 @@ log = logging.getLogger("tmf640.rest")
 
 _REASONS = {
     400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
@@ -57,7 +64,13 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def status_of(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, (InvalidTransition, Conflict)):
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, Unauthorised):
+        return 403
+    if isinstance(exc, BodyTooLarge):
+        return 413
+    if isinstance(exc, (InvalidTransition, Conflict, LimitReached)):
         return 409
     if isinstance(exc, PreconditionFailed):
         return 412
@@ -78,10 +91,25 @@ async def on_rest_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message)
 
 
-async def on_http_error(_request: Request, exc: Exception) -> Response:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (Starlette's 405 names only the first route's)."""
+    scope = {**request.scope, "method": "\x00"}  # a method no route has: every route on the path matches partly
+    found: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            found |= set(getattr(route, "methods", None) or ())
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(found, key=lambda m: order.index(m) if m in order else len(order))
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(exc.status_code, _REASONS.get(exc.status_code, "Error").replace(" ", ""),
-                          str(exc.detail), headers=dict(exc.headers or {}))
+                          str(exc.detail), headers=headers)
 
 
 async def on_unexpected(_request: Request, exc: Exception) -> Response:

@@ -1,15 +1,20 @@
-"""Request plumbing shared by the REST endpoints: body reading, context, paging headers."""
+"""Request plumbing shared by the REST endpoints: body reading, context, paging headers.
+
+The caller, correlation id, base URL and body limit come from the request edge (app.edge), built once per
+request for both APIs: this module only reads them.
+"""
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from resolvers.context import Caller, RequestContext
+from resolvers.api import Resolvers, edge_of
+from resolvers.context import RequestContext
 from resolvers.rules import json_body
 from resolvers.rules.errors import ValidationFailed
 from resolvers.rules.query_check import Page
@@ -18,15 +23,27 @@ from rest_compat.errors import RestError
 JSON_TYPES = ("application/json",)
 
 
-def settings_of(request: Request) -> Any:
-    return request.app.state.settings
+@dataclass(frozen=True)
+class RestConfig:
+    """What the REST layer is configured with (from app.settings, by the app factory): `app.state.rest`."""
+
+    sync_wait_seconds: float = 10.0
+
+
+def rest_config(request: Request) -> RestConfig:
+    config = getattr(request.app.state, "rest", None)
+    if not isinstance(config, RestConfig):
+        raise RuntimeError("app.state.rest must hold the RestConfig (app.factory sets it)")
+    return config
 
 
 def context(request: Request) -> RequestContext:
-    settings = settings_of(request)
-    base = settings.public_base_url or str(request.base_url)
-    correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    return RequestContext(caller=Caller(), correlation_id=correlation[:255], base_url=base.rstrip("/"))
+    """The caller, correlation id and base URL of this request (built once by the request edge)."""
+    return edge_of(request.scope.get("state", {})).context
+
+
+def resolvers(request: Request) -> Resolvers:
+    return edge_of(request.scope.get("state", {})).resolvers
 
 
 def media_type(request: Request) -> str:
@@ -34,18 +51,8 @@ def media_type(request: Request) -> str:
 
 
 async def read_json(request: Request) -> Any:
-    """The JSON body, bounded by `max_body_bytes`; malformed or oversized bodies are 4xx, never 500."""
-    limit = settings_of(request).max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RestError(413, "PayloadTooLarge", f"the body is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RestError(413, "PayloadTooLarge", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    """The JSON body (the edge bounds its size: BodyTooLarge is 413); malformed bodies are 400, never 500."""
+    raw = await request.body()
     if not raw.strip():
         raise RestError(400, "InvalidBody", "the request needs a JSON body")
     try:

@@ -12,12 +12,11 @@ from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.query_check import Page
 from rest_compat import params
 from rest_compat.errors import RestError
-from rest_compat.http import context, page_response, read_json, require_json
+from rest_compat.http import context, page_response, read_json, require_json, resolvers
 
 
 def _hubs(request: Request) -> Resolvers:
-    r: Resolvers = request.app.state.resolvers
-    return r
+    return resolvers(request)
 
 
 def _id(request: Request) -> str:

@@ -21,7 +21,8 @@ from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
 from resolvers.services import ServiceResult
 from rest_compat.errors import error_response
-from rest_compat.http import settings_of
+from rest_compat.http import resolvers as resolvers_of
+from rest_compat.http import rest_config
 
 POLICY_HEADER = "x-activation-policy"
 POLICY_PARAM = "activationPolicy"
@@ -64,11 +65,11 @@ def _failure_message(monitor: dict[str, object]) -> str:
 async def respond(
     request: Request, ctx: RequestContext, result: ServiceResult, success_status: int, *, deleted: bool = False
 ) -> Response:
-    resolvers: Resolvers = request.app.state.resolvers
+    resolvers: Resolvers = resolvers_of(request)
     monitor = result.monitor
     asked_async = prefers_async(request)
     if monitor is not None and not asked_async and not monitor_docs.is_final(monitor):
-        bound = settings_of(request).sync_wait_seconds
+        bound = rest_config(request).sync_wait_seconds
         wanted = preferred_wait(request)
         limit = bound if wanted is None else min(bound, wanted)
         monitor = await resolvers.engine.wait(ctx, str(monitor["id"]), limit) or monitor

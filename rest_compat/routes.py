@@ -7,11 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from resolvers.api import Resolvers
 from resolvers.rules.patching import Patch
 from rest_compat import docs, hub, params
 from rest_compat.errors import RestError
-from rest_compat.http import context, page_response, read_json, require_json
+from rest_compat.http import context, page_response, read_json, require_json, resolvers
 from rest_compat.prefer import policy_of, respond
 
 PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
@@ -37,11 +36,6 @@ class IdConvertor(Convertor[str]):
 
 
 register_url_convertor("tmf_id", IdConvertor())
-
-
-def resolvers(request: Request) -> Resolvers:
-    r: Resolvers = request.app.state.resolvers
-    return r
 
 
 def _id(request: Request) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,17 +10,16 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 
-from resolvers.api import Resolvers
-from resolvers.context import Caller, RequestContext
+from resolvers.api import edge_of
 from resolvers.rules import json_body
-from resolvers.rules.errors import ValidationFailed
+from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 
@@ -58,7 +56,25 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     """Strawberry's graphql-transport-ws handler, refusing one operation too many with a message naming the bound.
 
     The refused operation gets an `error` message; the connection and its other subscriptions go on.
+    A connection opened without an `Authorization` header authenticates with its `connection_init` payload
+    (`{"Authorization": "Bearer <key or token>"}`); credentials that name no one close it with 4401.
     """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        context = self.context
+        if not context.authenticated and context.authenticate is not None:
+            payload = message.get("payload")
+            given = None
+            if isinstance(payload, dict):
+                value = payload.get("Authorization", payload.get("authorization"))
+                given = value if isinstance(value, str) else None
+            try:
+                caller = await context.authenticate(given)
+            except Unauthenticated:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+            context.identify(caller)
+        await super().handle_connection_init(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -75,8 +91,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
 class GraphQLApp(GraphQL[GraphQLContext, None]):
     """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for.
 
-    Resolvers are read from `app.state.resolvers` per request: the app's lifespan builds them after this
-    endpoint is mounted.
+    The caller, correlation id, base URL and resolvers come from the request edge (app.edge), which also
+    bounds the body; a body cut off there is answered 413 here, in GraphQL's error shape.
     """
 
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -86,8 +102,6 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         *,
         limits: Limits,
         graphiql: bool,
-        public_base_url: str | None,
-        max_body_bytes: int = 1_048_576,
         websocket: WebSocketLimits | None = None,
     ) -> None:
         ws = websocket or WebSocketLimits()
@@ -102,30 +116,16 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             max_subscriptions_per_connection=ws.max_subscriptions,
             keep_alive=ws.legacy_protocol,  # graphql-ws "ka" messages; graphql-transport-ws has ping/pong
         )
-        self.public_base_url = public_base_url
-        self.max_body_bytes = max_body_bytes
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Strawberry's app, with the body bounded (declared or streamed) and refused bodies answered 4xx."""
+        """Strawberry's app, with refused bodies (too large, not JSON) answered 4xx."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        limit, received = self.max_body_bytes, 0
-        too_large = Refused(413, f"the request body is larger than {limit} bytes")
-
-        async def bounded() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise too_large
-            return message
-
         try:
-            declared = dict(scope["headers"]).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > limit:
-                raise too_large
-            await super().__call__(scope, bounded, send)
+            try:
+                await super().__call__(scope, receive, send)
+            except BodyTooLarge as exc:
+                raise Refused(413, exc.message) from exc
         except Refused as exc:
             await JSONResponse({"errors": [{"message": exc.message}]}, status_code=exc.status)(scope, receive, send)
 
@@ -152,13 +152,9 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             raise Refused(400, exc.msg) from exc
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> GraphQLContext:
-        resolvers: Resolvers = request.app.state.resolvers
-        base = self.public_base_url or str(request.base_url)
-        if base.startswith("ws"):  # a WebSocket's scope says ws/wss; hrefs name the HTTP resources
-            base = "http" + base[2:]
-        correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        ctx = RequestContext(caller=Caller(), correlation_id=correlation[:255], base_url=base.rstrip("/"))
-        return GraphQLContext(resolvers=resolvers, request_context=ctx, request=request, response=response)
+        edge = edge_of(request.scope.get("state", {}))
+        return GraphQLContext(resolvers=edge.resolvers, request_context=edge.context, request=request,
+                              response=response, authenticated=edge.authenticated, authenticate=edge.authenticate)
 
     async def get_root_value(self, request: Any) -> None:
         return None

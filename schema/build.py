@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 
+from schema.access import ScopeCheck
 from schema.errors import should_mask
 from schema.execution import BoundedExecutionContext
 from schema.hubs import HubMutation, HubQuery
@@ -46,6 +47,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         execution_context_class=BoundedExecutionContext,
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
+            ScopeCheck,
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from resolvers.api import Resolvers
-from resolvers.context import RequestContext
+from resolvers.context import Authenticate, Caller, RequestContext
 from schema.loaders import Loaders
 
 
@@ -19,10 +19,18 @@ class GraphQLContext:
     request_context: RequestContext
     request: Any = None
     response: Any = None
+    authenticated: bool = True  # False: a WebSocket still to present credentials in connection_init
+    authenticate: Authenticate | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.resolvers, self.request_context)
+
+    def identify(self, caller: Caller) -> None:
+        """The caller a WebSocket's `connection_init` authenticated: every later operation runs as it."""
+        self.request_context = dataclasses.replace(self.request_context, caller=caller)
+        self.authenticated = True
+        self.after_write()
 
     def for_write(self, correlation_id: str | None) -> RequestContext:
         """The resolver context of a mutation: the request's, with the caller's correlation id if given."""

@@ -42,15 +42,15 @@ class Loaders:
             return [found.get(i) for i in ids]
 
         async def bundles(ids: list[str]) -> Sequence[list[Related]]:
-            found = await nav.bundles(ids)
+            found = await nav.bundles(ctx, ids)
             return [found[i] for i in ids]
 
         async def dependents(ids: list[str]) -> Sequence[list[Related]]:
-            found = await nav.dependents(ids)
+            found = await nav.dependents(ctx, ids)
             return [found[i] for i in ids]
 
         async def revisions(ids: list[str]) -> Sequence[list[Revision]]:
-            found = await nav.revisions(ids)
+            found = await nav.revisions(ctx, ids)
             return [found[i] for i in ids]
 
         async def monitors_of(ids: list[str]) -> Sequence[list[dict[str, Any]]]:

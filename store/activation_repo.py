@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -25,7 +25,7 @@ from store.activation_types import (
     activation_row,
     step_row,
 )
-from store.tables import activation, activation_step
+from store.tables import DEFAULT_TENANT, activation, activation_step
 
 __all__ = ["UNFINISHED", "ActivationRepository", "ActivationRow", "NewStep", "StepRow"]
 
@@ -36,7 +36,8 @@ def _lease_free(now: datetime) -> ColumnElement[bool]:
 class ActivationRepository:
     """Queries and writes for activations on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
+        self.tenant = tenant  # the tenant of the activations this unit of work inserts (reads follow services)
         self.conn = conn
 
     @property
@@ -65,6 +66,7 @@ class ActivationRepository:
                 id=id, root_id=root_id, operation=operation, policy=policy, status="queued",
                 cancel_requested=False, delete_root=delete_root, monitors=monitors, done_count=0,
                 base_url=base_url, correlation_id=correlation_id, actor=actor, created_at=now, updated_at=now,
+                tenant=self.tenant or DEFAULT_TENANT,
             )
         )
         if steps:
@@ -83,6 +85,8 @@ class ActivationRepository:
 
     async def get(self, id: str, *, for_update: bool = False) -> ActivationRow | None:
         stmt = select(activation).where(activation.c.id == id)
+        if self.tenant is not None:
+            stmt = stmt.where(activation.c.tenant == self.tenant)
         if for_update and self._postgres:
             stmt = stmt.with_for_update()
         r = (await self.conn.execute(stmt)).first()
@@ -92,7 +96,8 @@ class ActivationRepository:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = (await self.conn.execute(select(activation).where(activation.c.id.in_(wanted)))).all()
+        mine = true() if self.tenant is None else activation.c.tenant == self.tenant
+        rows = (await self.conn.execute(select(activation).where(activation.c.id.in_(wanted), mine))).all()
         return {r.id: activation_row(r) for r in rows}
 
     async def steps(self, activation_id: str, *, light: bool = False) -> list[StepRow]:

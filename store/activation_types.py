@@ -31,6 +31,7 @@ class ActivationRow:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    tenant: str = "default"
 
     @property
     def finished(self) -> bool:
@@ -80,7 +81,7 @@ def activation_row(r: Any) -> ActivationRow:
         cancel_requested=bool(r.cancel_requested), cancelled_by=r.cancelled_by, delete_root=bool(r.delete_root),
         monitors=list(r.monitors or []), lease_owner=r.lease_owner, lease_expires=r.lease_expires,
         done_count=int(r.done_count), base_url=r.base_url, correlation_id=r.correlation_id, actor=r.actor,
-        error=r.error, created_at=r.created_at, updated_at=r.updated_at,
+        error=r.error, created_at=r.created_at, updated_at=r.updated_at, tenant=r.tenant,
     )
 
 

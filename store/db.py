@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from store.patterns import regexp
+
 WRITE_OPTION = "tmf640_write"
 
 
@@ -30,6 +32,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # REGEXP in linear time (RE2), replacing the backtracking `re` function SQLAlchemy registers.
+            dbapi_conn.create_function("regexp", 2, regexp, deterministic=True)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
-from store.tables import hub_delivery, hub_listener
+from store.tables import DEFAULT_TENANT, hub_delivery, hub_listener
 from store.values import as_utc
 
 ACTIVE = "active"
@@ -39,6 +40,7 @@ class HubRow:
     lease_until: datetime | None
     created_at: datetime
     updated_at: datetime
+    tenant: str = DEFAULT_TENANT  # whose events it receives ("*": every tenant's)
 
 
 @dataclass(frozen=True)
@@ -91,36 +93,49 @@ def _delivery(r: Any) -> DeliveryRow:
 
 
 class HubRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Listeners on one connection; registration, reads and removal confined to `tenant` (None: every one)."""
+
+    def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
         self.conn = conn
+        self.tenant = tenant
+
+    def _mine(self) -> ColumnElement[bool]:
+        return true() if self.tenant is None else hub_listener.c.tenant == self.tenant
 
     # ---- registration ------------------------------------------------------------------------------------
 
     async def insert(
         self, *, id: str, callback: str, query: str | None, secret: str | None, owner: str, cursor: int,
-        now: datetime,
+        now: datetime, tenant: str | None = None,
     ) -> None:
         await self.conn.execute(
             insert(hub_listener).values(
                 id=id, callback=callback, query=query, secret=secret, owner=owner, state=ACTIVE, cursor=cursor,
-                attempts=0, created_at=now, updated_at=now,
+                attempts=0, created_at=now, updated_at=now, tenant=self.tenant or tenant or DEFAULT_TENANT,
             )
         )
 
     async def get(self, id: str) -> HubRow | None:
-        row = (await self.conn.execute(select(hub_listener).where(hub_listener.c.id == id))).first()
+        row = (await self.conn.execute(select(hub_listener).where(hub_listener.c.id == id, self._mine()))).first()
         return None if row is None else _hub(row)
 
     async def page(self, offset: int, limit: int) -> tuple[list[HubRow], int]:
         rows = (
             await self.conn.execute(
-                select(hub_listener).order_by(hub_listener.c.created_at, hub_listener.c.id).offset(offset).limit(limit)
+                select(hub_listener).where(self._mine())
+                .order_by(hub_listener.c.created_at, hub_listener.c.id).offset(offset).limit(limit)
             )
         ).all()
-        total = (await self.conn.execute(select(func.count()).select_from(hub_listener))).scalar_one()
-        return [_hub(r) for r in rows], int(total)
+        return [_hub(r) for r in rows], await self.count()
+
+    async def count(self) -> int:
+        """How many listeners this tenant has registered."""
+        return int((await self.conn.execute(
+            select(func.count()).select_from(hub_listener).where(self._mine()))).scalar_one())
 
     async def delete(self, id: str) -> bool:
+        if await self.get(id) is None:
+            return False
         await self.conn.execute(delete(hub_delivery).where(hub_delivery.c.listener_id == id))
         result = await self.conn.execute(delete(hub_listener).where(hub_listener.c.id == id))
         return bool(result.rowcount)
@@ -129,7 +144,7 @@ class HubRepository:
         """Back to `active`, retrying from the stored cursor at once. False when the listener does not exist."""
         result = await self.conn.execute(
             update(hub_listener)
-            .where(hub_listener.c.id == id)
+            .where(hub_listener.c.id == id, self._mine())
             .values(state=ACTIVE, attempts=0, first_failure_at=None, next_attempt_at=None, failed_at=None,
                     updated_at=now)
         )

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
 from store.errors import StaleVersion
 from store.query_form import ListQuery
 from store.query_sql import DocTable, search_page
-from store.tables import monitor, monitor_attr
+from store.tables import DEFAULT_TENANT, monitor, monitor_attr
 from store.values import attr_rows
 
 # Copies of whole request and response bodies (strings up to the body limit): not something to filter on, and
@@ -55,27 +56,34 @@ def _row(r: Any) -> MonitorRow:
 
 
 class MonitorRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Monitors on one connection, confined to `tenant` (None: every tenant)."""
+
+    def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
         self.conn = conn
+        self.tenant = tenant
+
+    def _mine(self) -> ColumnElement[bool]:
+        return true() if self.tenant is None else monitor.c.tenant == self.tenant
 
     async def get(self, id: str) -> MonitorRow | None:
-        r = (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id == id))).first()
+        r = (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id == id, self._mine()))).first()
         return _row(r) if r else None
 
     async def get_many(self, ids: Iterable[str]) -> list[MonitorRow]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
-        return [_row(r) for r in (await self.conn.execute(select(*_COLUMNS).where(monitor.c.id.in_(wanted)))).all()]
+        stmt = select(*_COLUMNS).where(monitor.c.id.in_(wanted), self._mine())
+        return [_row(r) for r in (await self.conn.execute(stmt)).all()]
 
     async def for_sources(self, source_ids: list[str]) -> list[MonitorRow]:
         if not source_ids:
             return []
-        stmt = select(*_COLUMNS).where(monitor.c.source_id.in_(source_ids)).order_by(monitor.c.created_at)
+        stmt = select(*_COLUMNS).where(monitor.c.source_id.in_(source_ids), self._mine()).order_by(monitor.c.created_at)
         return [_row(r) for r in (await self.conn.execute(stmt)).all()]
 
     async def search(self, query: ListQuery, limit: int) -> tuple[list[MonitorRow], int]:
-        rows, total = await search_page(self.conn, MONITORS, query, limit, _COLUMNS)
+        rows, total = await search_page(self.conn, MONITORS, query, limit, _COLUMNS, self.tenant)
         return [_row(r) for r in rows], total
 
     async def insert(
@@ -89,6 +97,7 @@ class MonitorRepository:
                 state=doc.get("state"),
                 source_id=source_id,
                 correlation_id=correlation_id,
+                tenant=self.tenant or DEFAULT_TENANT,
                 created_at=now,
                 updated_at=now,
             )
@@ -98,7 +107,7 @@ class MonitorRepository:
     async def update(self, id: str, doc: dict[str, Any], expected_version: int, now: datetime) -> int:
         result = await self.conn.execute(
             update(monitor)
-            .where(monitor.c.id == id, monitor.c.version == expected_version)
+            .where(monitor.c.id == id, monitor.c.version == expected_version, self._mine())
             .values(doc=doc, state=doc.get("state"), version=expected_version + 1, updated_at=now)
         )
         if result.rowcount != 1:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
-from store.tables import event_outbox
+from store.tables import DEFAULT_TENANT, event_outbox
 from store.values import as_utc
 
 # Held until commit by every transaction that writes events, so that on PostgreSQL the order of `seq`
@@ -27,11 +28,16 @@ class OutboxEvent:
     resource_id: str
     at: datetime
     payload: dict[str, Any]
+    tenant: str = DEFAULT_TENANT  # the tenant of the resource the event is about
 
 
 class OutboxRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Events on one connection. Confined to `tenant` (None: every tenant) when read by event id or replayed;
+    `last_seq` is the end of the whole outbox (a position, not an event)."""
+
+    def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
         self.conn = conn
+        self.tenant = tenant
         self._locked = False
         self.written = False  # whether this unit of work added events (the store wakes the relay on commit)
 
@@ -45,7 +51,9 @@ class OutboxRepository:
         resource_id: str,
         at: datetime,
         payload: dict[str, Any],
+        tenant: str | None = None,
     ) -> None:
+        """Add one event of `tenant` (in a unit of work confined to a tenant: of that one)."""
         if self.conn.dialect.name == "postgresql" and not self._locked:
             await self.conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK)))
             self._locked = True
@@ -59,26 +67,30 @@ class OutboxRepository:
                 resource_id=resource_id,
                 at=at,
                 payload=payload,
+                tenant=self.tenant or tenant or DEFAULT_TENANT,
             )
         )
 
+    def _mine(self) -> ColumnElement[bool]:
+        return true() if self.tenant is None else event_outbox.c.tenant == self.tenant
+
     async def after(self, seq: int, limit: int = 500, upto: int | None = None) -> list[OutboxEvent]:
         """Committed events with a sequence above `seq` (and at most `upto`), oldest first."""
-        stmt = select(event_outbox).where(event_outbox.c.seq > seq)
+        stmt = select(event_outbox).where(event_outbox.c.seq > seq, self._mine())
         if upto is not None:
             stmt = stmt.where(event_outbox.c.seq <= upto)
         rows = (await self.conn.execute(stmt.order_by(event_outbox.c.seq).limit(limit))).all()
         return [
             OutboxEvent(
                 r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id,
-                as_utc(r.at) or r.at, r.payload,
+                as_utc(r.at) or r.at, r.payload, r.tenant,
             )
             for r in rows
         ]
 
     async def seq_of(self, event_id: str) -> int | None:
         value = (
-            await self.conn.execute(select(event_outbox.c.seq).where(event_outbox.c.event_id == event_id))
+            await self.conn.execute(select(event_outbox.c.seq).where(event_outbox.c.event_id == event_id, self._mine()))
         ).scalar_one_or_none()
         return None if value is None else int(value)
 

@@ -166,16 +166,22 @@ def _sort_exprs(dt: DocTable, key: SortKey) -> list[UnaryExpression[Any]]:
     ]
 
 
-def page_select(dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]) -> Select[Any]:
+def _in_tenant(dt: DocTable, stmt: Select[Any], tenant: str | None) -> Select[Any]:
+    return stmt if tenant is None else stmt.where(dt.table.c.tenant == tenant)
+
+
+def page_select(
+    dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any], tenant: str | None = None
+) -> Select[Any]:
     """One page of matches, sorted by the query's keys and then by id, so that paging is stable."""
-    stmt = select(*columns).where(where_clause(dt, query.conditions))
+    stmt = _in_tenant(dt, select(*columns).where(where_clause(dt, query.conditions)), tenant)
     order = [expr for k in query.sort for expr in _sort_exprs(dt, k)]
     order.append(dt.table.c.id.asc())  # the primary key's own order: its index serves unsorted pages
     return stmt.order_by(*order).offset(query.offset).limit(limit)
 
 
-def count_select(dt: DocTable, query: ListQuery) -> Select[Any]:
-    return select(func.count()).select_from(dt.table).where(where_clause(dt, query.conditions))
+def count_select(dt: DocTable, query: ListQuery, tenant: str | None = None) -> Select[Any]:
+    return _in_tenant(dt, select(func.count()).select_from(dt.table).where(where_clause(dt, query.conditions)), tenant)
 
 
 # PostgreSQL's class 22 "data exception" codes a client's filter can cause: invalid regular expression,
@@ -184,17 +190,19 @@ _CLIENT_DATA_ERRORS = ("2201B", "22025", "2200C")
 
 
 async def search_page(
-    conn: AsyncConnection, dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any]
+    conn: AsyncConnection, dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any],
+    tenant: str | None = None,
 ) -> tuple[list[Any], int]:
     """(rows of one page, count of every match) in two statements, whatever the size of the table.
 
     A pattern Python accepts but the database refuses (PostgreSQL regexes are POSIX AREs) is a BadValue.
+    `tenant` confines the rows and the count to one tenant (None: every tenant).
     """
     try:
-        total = int((await conn.execute(count_select(dt, query))).scalar_one())
+        total = int((await conn.execute(count_select(dt, query, tenant))).scalar_one())
         if total <= query.offset or limit == 0:
             return [], total
-        rows = list((await conn.execute(page_select(dt, query, limit, columns))).all())
+        rows = list((await conn.execute(page_select(dt, query, limit, columns, tenant))).all())
     except DBAPIError as exc:
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         if code in _CLIENT_DATA_ERRORS:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
 from store.errors import StaleVersion
 from store.query_form import ListQuery
 from store.query_sql import DocTable, search_page
-from store.tables import service, service_attr, service_link, service_revision
+from store.tables import DEFAULT_TENANT, service, service_attr, service_link, service_revision
 from store.values import attr_rows, parse_instant
 
 SERVICES = DocTable(
@@ -107,13 +108,27 @@ _COLUMNS = (service.c.id, service.c.doc, service.c.version, service.c.created_at
 
 
 class ServiceRepository:
-    """Queries and writes for services on one connection; the caller owns the transaction."""
+    """Queries and writes for services on one connection; the caller owns the transaction.
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    Confined to `tenant` (None: every tenant): another tenant's service is not found, and links and revisions
+    are read only from services of the tenant.
+    """
+
+    def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
         self.conn = conn
+        self.tenant = tenant
+
+    def _mine(self, column: Any = None) -> ColumnElement[bool]:
+        """True for rows of this tenant: of `service` itself, or whose `column` names a service of it."""
+        if self.tenant is None:
+            return true()
+        if column is None:
+            return service.c.tenant == self.tenant
+        in_tenant: ColumnElement[bool] = column.in_(select(service.c.id).where(service.c.tenant == self.tenant))
+        return in_tenant
 
     async def get(self, id: str, *, for_update: bool = False) -> ServiceRow | None:
-        stmt = select(*_COLUMNS).where(service.c.id == id)
+        stmt = select(*_COLUMNS).where(service.c.id == id, self._mine())
         if for_update and self.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         r = (await self.conn.execute(stmt)).first()
@@ -123,7 +138,7 @@ class ServiceRepository:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        stmt = select(*_COLUMNS).where(service.c.id.in_(wanted))
+        stmt = select(*_COLUMNS).where(service.c.id.in_(wanted), self._mine())
         if for_update and self.conn.dialect.name == "postgresql":
             stmt = stmt.order_by(service.c.id).with_for_update()  # one lock order for every locker
         rows = (await self.conn.execute(stmt)).all()
@@ -134,23 +149,34 @@ class ServiceRepository:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = (await self.conn.execute(select(service.c.id, service.c.state).where(service.c.id.in_(wanted)))).all()
+        stmt = select(service.c.id, service.c.state).where(service.c.id.in_(wanted), self._mine())
+        rows = (await self.conn.execute(stmt)).all()
         return {r.id: r.state for r in rows}
 
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are taken, in any tenant: ids are unique across tenants."""
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return set()
         return set((await self.conn.execute(select(service.c.id).where(service.c.id.in_(wanted)))).scalars())
 
+    async def held_elsewhere(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are services of another tenant (none when this repository sees every tenant)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted or self.tenant is None:
+            return set()
+        stmt = select(service.c.id).where(service.c.id.in_(wanted), service.c.tenant != self.tenant)
+        return set((await self.conn.execute(stmt)).scalars())
+
     async def search(self, query: ListQuery, limit: int) -> tuple[list[ServiceRow], int]:
         """One page of matching services and the count of every match: two statements."""
-        rows, total = await search_page(self.conn, SERVICES, query, limit, _COLUMNS)
+        rows, total = await search_page(self.conn, SERVICES, query, limit, _COLUMNS, self.tenant)
         return [_row(r) for r in rows], total
 
     async def insert(self, id: str, doc: dict[str, Any], links: Sequence[Link], now: datetime) -> None:
         await self.conn.execute(
-            insert(service).values(id=id, doc=doc, version=1, created_at=now, updated_at=now, **_projection(doc))
+            insert(service).values(id=id, doc=doc, version=1, created_at=now, updated_at=now,
+                                   tenant=self.tenant or DEFAULT_TENANT, **_projection(doc))
         )
         await self._write_index(id, doc, links)
 
@@ -160,7 +186,7 @@ class ServiceRepository:
         """Store `doc` as the next version; raise StaleVersion when someone else wrote first."""
         result = await self.conn.execute(
             update(service)
-            .where(service.c.id == id, service.c.version == expected_version)
+            .where(service.c.id == id, service.c.version == expected_version, self._mine())
             .values(doc=doc, version=expected_version + 1, updated_at=now, **_projection(doc))
         )
         if result.rowcount != 1:
@@ -171,6 +197,8 @@ class ServiceRepository:
         return expected_version + 1
 
     async def delete(self, id: str) -> None:
+        if await self.get(id) is None:
+            return
         await self.conn.execute(delete(service_attr).where(service_attr.c.service_id == id))
         await self.conn.execute(delete(service_link).where(service_link.c.src_id == id))
         await self.conn.execute(delete(service).where(service.c.id == id))
@@ -203,7 +231,7 @@ class ServiceRepository:
         stmt = (
             select(service_link.c.src_id, *_COLUMNS)
             .select_from(service_link.join(service, service.c.id == service_link.c.dst_id))
-            .where(service_link.c.src_id.in_(wanted), service_link.c.by_value.is_(True))
+            .where(service_link.c.src_id.in_(wanted), service_link.c.by_value.is_(True), self._mine())
         )
         return [(r.src_id, _row(r)) for r in (await self.conn.execute(stmt)).all()]
 
@@ -217,7 +245,7 @@ class ServiceRepository:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
-        stmt = select(service_link).where(col.in_(wanted))
+        stmt = select(service_link).where(col.in_(wanted), self._mine(service_link.c.src_id))
         if kind:
             stmt = stmt.where(service_link.c.kind == kind)
         rows = (await self.conn.execute(stmt.order_by(service_link.c.src_id, service_link.c.position))).all()
@@ -236,9 +264,12 @@ class ServiceRepository:
         at: datetime,
         changes: list[dict[str, Any]],
         state: str | None,
+        tenant: str | None = None,
     ) -> None:
+        """One revision, of `tenant` (in a unit of work confined to a tenant: of that one)."""
         await self.conn.execute(
             insert(service_revision).values(
+                tenant=self.tenant or tenant or DEFAULT_TENANT,
                 service_id=service_id,
                 version=version,
                 operation=operation,
@@ -257,7 +288,8 @@ class ServiceRepository:
         rows = (
             await self.conn.execute(
                 select(service_revision)
-                .where(service_revision.c.service_id.in_(wanted))
+                .where(service_revision.c.service_id.in_(wanted),
+                       true() if self.tenant is None else service_revision.c.tenant == self.tenant)
                 .order_by(service_revision.c.seq)
             )
         ).all()

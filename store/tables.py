@@ -35,6 +35,9 @@ metadata = MetaData(
     }
 )
 
+# The tenant of rows written before tenants existed, and of anonymous development callers.
+DEFAULT_TENANT = "default"
+
 # JSON on SQLite, JSONB on PostgreSQL.
 from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
 
@@ -45,6 +48,7 @@ service = Table(
     "service",
     metadata,
     Column("id", String(255), primary_key=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("doc", Doc, nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("state", String(64), index=True),
@@ -93,6 +97,7 @@ service_revision = Table(
     "service_revision",
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("service_id", String(255), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("operation", String(32), nullable=False),  # create | patch | state | delete
@@ -107,6 +112,7 @@ monitor = Table(
     "monitor",
     metadata,
     Column("id", String(255), primary_key=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("doc", Doc, nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("state", String(64), index=True),
@@ -135,6 +141,7 @@ event_outbox = Table(
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False, unique=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("event_type", String(64), nullable=False, index=True),
     Column("correlation_id", String(255), index=True),
     Column("resource_type", String(32), nullable=False),
@@ -150,6 +157,7 @@ hub_listener = Table(
     "hub_listener",
     metadata,
     Column("id", String(64), primary_key=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("callback", Text, nullable=False),
     Column("query", Text),
     Column("secret", String(255)),
@@ -193,6 +201,7 @@ activation = Table(
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
     Column("id", String(64), nullable=False, unique=True),
+    Column("tenant", String(255), nullable=False, server_default=DEFAULT_TENANT, index=True),
     Column("root_id", String(255), nullable=False, index=True),
     Column("operation", String(16), nullable=False),  # create | patch | delete
     Column("policy", String(16), nullable=False),  # atomic | partial

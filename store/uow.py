@@ -19,19 +19,34 @@ from store.services import ServiceRepository
 log = logging.getLogger("tmf640.store")
 
 
+# The scope of a unit of work that sees every tenant: background workers and operators of every tenant.
+ALL_TENANTS: None = None
+
+
 class UnitOfWork:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Repositories on one connection, each confined to `tenant` (None: every tenant).
+
+    The tenant filter lives here, in the repositories, so that no resolver can forget it: a row of another
+    tenant is simply not found, and a row this unit of work inserts belongs to its tenant.
+    """
+
+    def __init__(self, conn: AsyncConnection, tenant: str | None) -> None:
         self.conn = conn
-        self.services = ServiceRepository(conn)
-        self.monitors = MonitorRepository(conn)
-        self.outbox = OutboxRepository(conn)
-        self.hubs = HubRepository(conn)
-        self.activations = ActivationRepository(conn)
-        self.retention = RetentionRepository(conn)
+        self.tenant = tenant
+        self.services = ServiceRepository(conn, tenant)
+        self.monitors = MonitorRepository(conn, tenant)
+        self.outbox = OutboxRepository(conn, tenant)
+        self.hubs = HubRepository(conn, tenant)
+        self.activations = ActivationRepository(conn, tenant)
+        self.retention = RetentionRepository(conn)  # every tenant's rows: retention is the operator's
 
 
 class Store:
-    """What resolvers hold: `write()` commits the block whole or not at all; `read()` never writes."""
+    """What resolvers hold: `write()` commits the block whole or not at all; `read()` never writes.
+
+    Both take the tenant the block is confined to (`ALL_TENANTS` for background work): a required argument,
+    so that a new caller cannot forget to say whose rows it works on.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -42,9 +57,9 @@ class Store:
         self._on_events.append(callback)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[UnitOfWork]:
+    async def write(self, tenant: str | None) -> AsyncIterator[UnitOfWork]:
         async with self.db.transaction() as conn:
-            uow = UnitOfWork(conn)
+            uow = UnitOfWork(conn, tenant)
             yield uow
         if uow.outbox.written:
             for callback in self._on_events:
@@ -54,6 +69,6 @@ class Store:
                     log.exception("events-committed hook failed")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[UnitOfWork]:
+    async def read(self, tenant: str | None) -> AsyncIterator[UnitOfWork]:
         async with self.db.read() as conn:
-            yield UnitOfWork(conn)
+            yield UnitOfWork(conn, tenant)

@@ -27,6 +27,7 @@ from store.uow import Store
 from tests import pg
 from tests.inventory import inventory, inventory_client  # noqa: F401  (fixtures for every module)
 
+LOCAL_LISTENERS = ["127.0.0.0/8", "::1/128"]  # hub callbacks to the tests' own listeners (docs/security.md)
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
 
 
@@ -110,7 +111,8 @@ async def resolvers(store: Store) -> AsyncIterator[Resolvers]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, migrate_on_start=False)
+    # Anonymous development access (no authentication settings); the test listeners are local.
+    return Settings(database_url=database_url, migrate_on_start=False, hub_callback_allow=LOCAL_LISTENERS)
 
 
 @pytest.fixture

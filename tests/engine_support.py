@@ -17,6 +17,7 @@ from app.settings import Settings
 from resolvers.activation.drivers.simulated import SimulatedDriver
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
+from store.uow import ALL_TENANTS
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 WAIT = 30.0  # seconds: a bound, never a sleep
@@ -85,7 +86,7 @@ class Harness:
         return body
 
     async def events(self) -> list[dict[str, Any]]:
-        async with self.resolvers.store.read() as uow:
+        async with self.resolvers.store.read(ALL_TENANTS) as uow:
             return [e.payload for e in await uow.outbox.after(0, 100_000)]
 
     def executed(self) -> list[tuple[str, str]]:

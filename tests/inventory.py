@@ -33,7 +33,7 @@ from app.factory import create_app
 from app.settings import Settings
 from resolvers.rules.documents import links_of
 from store.db import Database
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 from tests import pg
 
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
@@ -132,7 +132,7 @@ async def seed(url: str, docs: list[dict[str, Any]]) -> None:
     db = Database(url)
     now = datetime.now(UTC)
     try:
-        async with Store(db).write() as uow:
+        async with Store(db).write(ALL_TENANTS) as uow:
             for doc in docs:
                 body = {k: v for k, v in doc.items() if k != "id"}
                 await uow.services.insert(doc["id"], body, links_of(doc["id"], body, by_value_members(doc)), now)

@@ -31,6 +31,6 @@ def test_documented_defaults_match() -> None:
             value = str(value).lower()
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
             value = json.dumps(value)
         assert shown == str(value), f"TMF640_{name}: documented {shown!r}, Settings says {value!r}"

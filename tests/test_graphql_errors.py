@@ -12,8 +12,9 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 
 from app.factory import create_app
-from app.settings import Settings
+from app.settings import ApiKeyGrant, Settings
 from resolvers.api import Resolvers
+from store.uow import ALL_TENANTS
 from tests.graphql import gql, ok, settle
 
 DETAILS = {
@@ -150,7 +151,7 @@ async def test_conflict(app: Starlette, client: httpx.AsyncClient) -> None:
 async def test_unexpected_failures_are_masked(app: Starlette, client: httpx.AsyncClient) -> None:
     await create(client, app, id="m")
     resolvers: Resolvers = app.state.resolvers
-    async with resolvers.store.write() as uow:  # a real server fault: a table is gone
+    async with resolvers.store.write(ALL_TENANTS) as uow:  # a real server fault: a table is gone
         await uow.conn.execute(text("DROP TABLE monitor_attr"))
         await uow.conn.execute(text("DROP TABLE monitor"))
     body = await gql(client, '{ service(id: "m") { id monitors { id } } }')
@@ -198,11 +199,14 @@ async def test_alias_and_token_limits(client: httpx.AsyncClient) -> None:
 
 @pytest.fixture
 async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    tight = settings.model_copy(update={"graphql_max_depth": 3, "graphql_max_aliases": 1, "environment": "production"})
+    key = {"test-key": ApiKeyGrant(tenant="default", scopes=["admin"])}  # production needs authentication
+    tight = settings.model_copy(update={"graphql_max_depth": 3, "graphql_max_aliases": 1, "environment": "production",
+                                        "api_keys": key})
     application = create_app(tight)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     headers={"Authorization": "Bearer test-key"}) as c:
             yield c
 
 

@@ -11,7 +11,9 @@ from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
+from resolvers.rules.documents import links_of
 from resolvers.rules.patching import Patch
+from store.uow import ALL_TENANTS
 from tests.graphql import done, ok
 
 SPEC = {"name": "vCPE"}
@@ -40,10 +42,14 @@ async def _graph(app: Starlette) -> None:
             {"relationshipType": "dependsOn", "service": {"id": "ext-2"}},
         ],
     }))
-    # The engine refuses to plan driver work over a cycle; listing A in B is a plain edit of a designed
-    # service (no driver needed), so the cycle is stored as navigation must meet it.
-    await done(app, await resolvers.services.patch(
-        ctx, "B", Patch("json", [{"op": "add", "path": "/supportingService/0", "value": {"id": "A"}}])))
+    # No write may close a supportingService cycle any more (docs/security.md), but data stored before that
+    # rule may hold one: B lists A back, written straight into the store, as navigation must meet it.
+    async with resolvers.store.write(ALL_TENANTS) as uow:
+        row = await uow.services.get("B")
+        assert row is not None
+        doc = {**row.doc, "supportingService": [{"id": "A"}, *row.doc["supportingService"]]}
+        owned = {link.dst_id for link in await uow.services.links_from(["B"]) if link.by_value}
+        await uow.services.update("B", doc, links_of("B", doc, owned), row.version, datetime.now(UTC))
 
 
 async def test_members_bundles_and_relationships(app: Starlette, client: httpx.AsyncClient) -> None:
@@ -104,7 +110,7 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
         "request": {"method": "PATCH", "to": "/service/A", "body": "{}", "header": [{"name": "locale", "value": "en"}]},
         "response": {"statusCode": "202", "body": "", "header": []},
     }
-    async with resolvers.store.write() as uow:  # a monitor the engine did not write: rendered as stored
+    async with resolvers.store.write(ALL_TENANTS) as uow:  # a monitor the engine did not write: rendered as stored
         await uow.monitors.insert("mon-1", monitor, source_id="A", correlation_id="corr-graph",
                                   now=datetime.now(UTC))
     patched = await resolvers.services.patch(
@@ -152,4 +158,4 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
                                   done: monitors(filter: {states: ["Completed"]}) { totalCount } }""")
     assert again["monitor"] == {"id": "mon-1", "state": "InProgress", "service": {"name": "A"}}
     assert again["monitors"] == {"totalCount": 1, "nodes": [{"id": "mon-1"}]}
-    assert again["done"] == {"totalCount": 4}  # C and A created, B and A patched: all finished
+    assert again["done"] == {"totalCount": 3}  # C and A created, A patched (B's cycle was stored directly)

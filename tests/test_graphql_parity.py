@@ -11,6 +11,8 @@ import httpx
 from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
+from resolvers.context import RequestContext
+from store.uow import ALL_TENANTS
 from tests.graphql import ok, settle
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
@@ -93,12 +95,12 @@ async def stored(client: httpx.AsyncClient, prefix: str) -> list[Any]:
 async def history(app: Starlette, prefix: str) -> tuple[list[Any], list[Any]]:
     resolvers: Resolvers = app.state.resolvers
     ids = [f"{prefix}-{name}" for name in ("bundle", "m1", "m2")]
-    revisions = await resolvers.navigation.revisions(ids)
+    revisions = await resolvers.navigation.revisions(RequestContext(), ids)
     revs = [
         normal([(r.operation, r.version, r.changes, r.state, r.correlation_id, r.actor) for r in revisions[i]])
         for i in ids
     ]
-    async with resolvers.store.read() as uow:
+    async with resolvers.store.read(ALL_TENANTS) as uow:
         events = [e for e in await uow.outbox.after(0, limit=10_000) if e.resource_id in ids]
     volatile = ("eventId", "eventTime", "timeOcurred", "timeOccurred")
     envelopes = [normal({k: v for k, v in e.payload.items() if k not in volatile}) for e in events]

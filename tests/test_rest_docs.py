@@ -11,7 +11,8 @@ import pytest
 from app.factory import create_app
 from app.settings import Settings
 
-OFFICIAL = Path(__file__).resolve().parents[1] / "resolvers" / "rules" / "data" / "TMF640-ServiceActivation-v4.0.0.swagger.json"
+OFFICIAL = (Path(__file__).resolve().parents[1] / "resolvers" / "rules" / "data"
+            / "TMF640-ServiceActivation-v4.0.0.swagger.json")
 PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import httpx
 from starlette.applications import Starlette
 
+from store.uow import ALL_TENANTS
 from tests.tmf import API, assert_tmf_error
 
 STATES = ["InProgress", "Completed", "InError", "Completed", "Completed"]
@@ -14,7 +15,7 @@ STATES = ["InProgress", "Completed", "InError", "Completed", "Completed"]
 
 async def add_monitors(app: Starlette) -> None:
     now = datetime.now(UTC)
-    async with app.state.resolvers.store.write() as uow:
+    async with app.state.resolvers.store.write(ALL_TENANTS) as uow:
         for i, state in enumerate(STATES):
             doc = {"state": state, "sourceHref": f"http://x/service/s{i}", "request": {"method": "PATCH"}}
             await uow.monitors.insert(f"m{i}", doc, source_id=f"s{i}", correlation_id="c", now=now)

@@ -8,11 +8,12 @@ import uuid
 import httpx
 from starlette.applications import Starlette
 
+from store.uow import ALL_TENANTS
 from tests.tmf import API, MERGE, create, minimal, stored
 
 
 async def revisions(app: Starlette, id: str) -> list[dict]:
-    async with app.state.resolvers.store.read() as uow:
+    async with app.state.resolvers.store.read(ALL_TENANTS) as uow:
         return [
             {"version": r.version, "operation": r.operation, "correlation": r.correlation_id, "changes": r.changes}
             for r in await uow.services.revisions([id])

@@ -9,6 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from store.query_form import ListQuery
+from store.uow import ALL_TENANTS
 
 API = "/tmf-api/serviceActivationAndConfiguration/v4"
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -53,7 +54,7 @@ class Stored:
 
 async def stored(app: Starlette, id: str) -> Stored:
     store = app.state.resolvers.store
-    async with store.read() as uow:
+    async with store.read(ALL_TENANTS) as uow:
         row = await uow.services.get(id)
         revisions = [(r.version, r.operation, r.correlation_id) for r in await uow.services.revisions([id])]
         last_event = await uow.outbox.last_seq()

@@ -16,7 +16,7 @@ LIMIT = Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Rows
 
 async def _page(settings: Settings, kind: str, query: str, limit: int) -> tuple[list[dict[str, Any]], int]:
     from resolvers.api import Resolvers
-    from resolvers.context import SYSTEM, RequestContext
+    from resolvers.context import EVERY_TENANT, Caller, RequestContext
     from resolvers.rules.tmf_query import parse
     from store.db import Database
     from store.uow import Store
@@ -24,7 +24,8 @@ async def _page(settings: Settings, kind: str, query: str, limit: int) -> tuple[
     db = Database(settings.database_url)
     try:
         resolvers = Resolvers.build(Store(db), max_page=settings.max_page_size)
-        ctx = RequestContext(caller=SYSTEM, base_url=settings.public_base_url or "")
+        operator = Caller(identity="operator", tenant=EVERY_TENANT)  # every tenant's rows: the database's owner
+        ctx = RequestContext(caller=operator, base_url=settings.public_base_url or "")
         q = parse("&".join(p for p in (query, f"limit={limit}") if p))
         page = await (resolvers.services if kind == "services" else resolvers.monitors).search(ctx, q)
         return [dict(i) for i in page.items], page.total

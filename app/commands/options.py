@@ -28,7 +28,9 @@ def _help(name: str, field: Any) -> str:
 
 
 def _is_mapping(annotation: Any) -> bool:
-    return annotation is dict or get_origin(annotation) is dict or any(_is_mapping(a) for a in get_args(annotation))
+    """Settings given as JSON on the command line: mappings and lists."""
+    return (annotation in (dict, list) or get_origin(annotation) in (dict, list)
+            or any(_is_mapping(a) for a in get_args(annotation)))
 
 
 def setting_parameters() -> list[inspect.Parameter]:

@@ -17,9 +17,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from resolvers import telemetry
+from resolvers.api import EDGE_KEY, RequestEdge
+from resolvers.context import ADMIN, EVERY_TENANT
+from store.uow import ALL_TENANTS
 
 log = logging.getLogger("tmf640.metrics")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -61,7 +64,7 @@ async def refresh(app: Any) -> None:
     pool = resolvers.store.db.engine.pool
     for state, count in _pool_counts(pool):
         telemetry.DB_POOL.labels(state=state).set(count)
-    async with resolvers.store.read() as uow:
+    async with resolvers.store.read(ALL_TENANTS) as uow:
         last = await uow.outbox.last_seq()
         hubs, _ = await uow.hubs.page(0, 10_000)
     telemetry.OUTBOX_LAG.set(max(0, last - events.relay.cursor))
@@ -78,7 +81,21 @@ def _pool_counts(pool: Any) -> Iterator[tuple[str, float]]:
             yield state, float(fn())
 
 
+def _operator(request: Request) -> bool:
+    """Metrics show every tenant's figures (hub listener ids among them): with authentication configured, only
+    an admin of every tenant may read them (app.edge already refused callers without the admin scope)."""
+    if not request.app.state.settings.authentication_configured:
+        return True
+    edge = request.scope.get("state", {}).get(EDGE_KEY)
+    caller = edge.context.caller if isinstance(edge, RequestEdge) else None
+    return caller is not None and caller.tenant == EVERY_TENANT and caller.may(ADMIN)
+
+
 async def metrics(request: Request) -> Response:
+    if not _operator(request):
+        return JSONResponse({"code": "Forbidden", "reason": "Forbidden",
+                             "message": "metrics are the operator's: an admin key of every tenant (\"*\")"},
+                            status_code=403)
     try:
         await refresh(request.app)
     except Exception as exc:  # the database may be away: serve what this process knows

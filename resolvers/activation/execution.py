@@ -34,7 +34,7 @@ from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
 from resolvers.rules.lifecycle import Lifecycle
 from store.activation_repo import ActivationRow, StepRow
-from store.uow import Store, UnitOfWork
+from store.uow import ALL_TENANTS, Store, UnitOfWork
 
 log = logging.getLogger("tmf640.engine")
 T = TypeVar("T")
@@ -163,7 +163,7 @@ class Execution:
 
     async def _block(self, step: StepRow, blockers: list[str]) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await self._touch(uow, now)
             await uow.activations.finish_step(
                 step.id, status="cancelled", now=now, expect=("pending",),
@@ -174,7 +174,7 @@ class Execution:
     async def _start(self, step: StepRow) -> str:
         """Decide the step against the as-is service and record it as running; then call the driver."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             row = await uow.services.get(step.service_id, for_update=True)  # lock order: service, activation
             await self._touch(uow, now)
             act = await self._load_checked(uow)
@@ -209,7 +209,7 @@ class Execution:
         log.info("step %s in doubt: sending it again", step.id,
                  extra={"event": "step_retry", "step_id": step.id, "service_id": step.service_id})
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await self._touch(uow, now)
             await uow.activations.retry_step(step.id, now)
         return await self._call(await self._step(step.id))
@@ -227,7 +227,7 @@ class Execution:
             error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         observe.step_done(self.env.drivers, call, error)
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await uow.services.get(step.service_id, for_update=True)
             order = await self._touch(uow, now, count_done=error is None)
             if error is not None:
@@ -248,7 +248,7 @@ class Execution:
     async def _compensate(self) -> None:
         """Undo what succeeded, newest first, one at a time; steps never started are cancelled."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             reason = "cancelled" if act.cancel_requested else "not started: the activation failed"
@@ -269,7 +269,7 @@ class Execution:
 
     async def _undo(self, step: StepRow) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await self._touch(uow, now)
             await uow.activations.set_compensation(step.id, "running")
         act = await self._load_checked()
@@ -288,7 +288,7 @@ class Execution:
                 except Exception as exc:
                     error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await uow.services.get(step.service_id, for_update=True)
             await self._touch(uow, now)
             if error is None:
@@ -306,7 +306,7 @@ class Execution:
     async def _finish(self) -> bool:
         """Record the outcome and finish the Monitors; False when a cancel arrived and work must be undone."""
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             act = await self._load_checked(uow)
             if act.delete_root:
                 await uow.services.get(act.root_id, for_update=True)
@@ -360,12 +360,12 @@ class Execution:
 
     async def _set_status(self, status: str) -> None:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await self._touch(uow, now)
             await uow.activations.set_status(self.id, status, now)
 
     async def _load(self) -> ActivationRow | None:
-        async with self.env.store.read() as uow:
+        async with self.env.store.read(ALL_TENANTS) as uow:
             return await uow.activations.get(self.id)
 
     async def _load_checked(self, uow: UnitOfWork | None = None) -> ActivationRow:
@@ -378,11 +378,11 @@ class Execution:
         return act
 
     async def _steps(self) -> list[StepRow]:
-        async with self.env.store.read() as uow:
+        async with self.env.store.read(ALL_TENANTS) as uow:
             return await uow.activations.steps(self.id)
 
     async def _step(self, step_id: str) -> StepRow:
-        async with self.env.store.read() as uow:
+        async with self.env.store.read(ALL_TENANTS) as uow:
             step = await uow.activations.step(step_id)
         if step is None:
             raise LeaseLost(self.id)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from resolvers.activation import patch_request, progress
+from resolvers.activation.integrity import check_links
 from resolvers.activation.to_be import Chain, Target, being_undone, predict
 from resolvers.activation.writes import apply_doc, delete_service, emit, insert_monitor
 from resolvers.context import RequestContext
@@ -64,6 +65,7 @@ class Intake:
         policy: str, now: datetime,
     ) -> Submitted:
         """Insert the services of a create request (state withheld where a driver must act first) and plan."""
+        await check_links(uow, created)
         root = created[0].id
         states = {n.id: n.doc.get("state") for n in created}
         targets = {n.id: Target(n.id, without_state(n.doc), states[n.id]) for n in created}
@@ -103,6 +105,7 @@ class Intake:
         members = await patch_request.held(uow, sid, chain)
         me, new_members = patch_request.patched(self.lifecycle, ctx, sid, predicted, members, patch)
         await patch_request.check_new_ids(uow, new_members)
+        await check_links(uow, [me, *new_members])
         if not chain and not new_members and not patching.diff(row.doc, me.doc):
             return Submitted(None, [], False)  # nothing changes and nothing is under way: no write, no work
         requested = _requested(me.doc, predicted)

@@ -18,7 +18,8 @@ SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
 def context_of(act: ActivationRow) -> RequestContext:
     """The request context an activation was submitted with (the runner acts on the caller's behalf)."""
     return RequestContext(
-        caller=Caller(identity=act.actor), correlation_id=act.correlation_id or act.id, base_url=act.base_url
+        caller=Caller(identity=act.actor, tenant=act.tenant), correlation_id=act.correlation_id or act.id,
+        base_url=act.base_url,
     )
 
 

@@ -29,6 +29,7 @@ async def emit(
     await uow.outbox.add(
         event_id=ev.event_id, event_type=ev.event_type, correlation_id=ev.correlation_id,
         resource_type=ev.resource_type, resource_id=ev.resource_id, at=ev.at, payload=ev.payload,
+        tenant=ctx.caller.tenant,
     )
 
 
@@ -98,6 +99,7 @@ async def apply_doc(
         await uow.services.add_revision(
             service_id=service_id, version=version, operation=operation, actor=ctx.caller.identity,
             correlation_id=ctx.correlation_id, at=now, changes=ops, state=doc.get("state"),
+            tenant=ctx.caller.tenant,
         )
         rendered = await render_one(uow, ctx, service_id)
         assert rendered is not None
@@ -119,6 +121,7 @@ async def delete_service(uow: UnitOfWork, ctx: RequestContext, service_id: str, 
     await uow.services.add_revision(
         service_id=service_id, version=row.version + 1, operation="delete", actor=ctx.caller.identity,
         correlation_id=ctx.correlation_id, at=now, changes=[], state=row.doc.get("state"),
+        tenant=ctx.caller.tenant,
     )
     await emit(uow, ctx, "ServiceDeleteEvent", rendered, now)
     return True

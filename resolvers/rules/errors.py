@@ -84,9 +84,34 @@ class DependencyCycle(ValidationFailed):
 
     code = "DependencyCycle"
 
-    def __init__(self, cycle: list[str]) -> None:
-        super().__init__(
-            "serviceRelationship",
-            f"the services depend on each other in a cycle ({' -> '.join(cycle)}); nothing was started",
-        )
+    def __init__(self, cycle: list[str], path: str = "serviceRelationship") -> None:
+        what = "would be members of each other" if path == "supportingService" else "depend on each other"
+        super().__init__(path, f"the services {what} in a cycle ({' -> '.join(cycle)}); nothing was started")
         self.cycle = cycle
+
+
+class LimitReached(DomainError):
+    """A per-tenant bound (hub listeners) would be exceeded."""
+
+    code = "LimitReached"
+
+
+class Unauthorised(DomainError):
+    """The caller holds no scope for this operation (403 / FORBIDDEN)."""
+
+    code = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that name no one (401 / UNAUTHENTICATED / WebSocket 4401)."""
+
+    code = "Unauthenticated"
+
+
+class BodyTooLarge(DomainError):
+    """A request body longer than the configured limit (413), refused while it streams in."""
+
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")

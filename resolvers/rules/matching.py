@@ -14,7 +14,6 @@ event.service.state=active`) are parsed by the REST parser (resolvers.rules.tmf_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.query_check import check_form
 from resolvers.rules.tmf_query import parse
+from store.patterns import search
 from store.query_form import Condition
 from store.values import attr_rows, parse_instant, parse_number
 
@@ -71,7 +71,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 def _value_holds(op: str, value: str, row: Row) -> bool:
     text: str = row["value_text"]
     if op == "regex":
-        return re.search(value, text) is not None
+        return search(value, text)
     instant: datetime | None = parse_instant(value)
     number = parse_number(value)
     if op == "eq":

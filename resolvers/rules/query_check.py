@@ -9,11 +9,11 @@ is an operator this server does not know, and is refused by name.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.validation import PathSchema, known_attributes, schema_at
+from store.patterns import PatternRefused, compile_pattern
 from store.query_form import OPS, Condition, ListQuery, Page, SortKey
 from store.values import parse_instant, parse_number
 
@@ -101,9 +101,9 @@ def check_form(cond: Condition) -> None:
     if cond.op == "regex":
         for value in cond.values:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise InvalidQuery(cond.dotted, f"{value!r} is not a valid regular expression: {exc}") from exc
+                compile_pattern(value)
+            except PatternRefused as exc:
+                raise InvalidQuery(cond.dotted, str(exc)) from exc
 
 
 def check(resource: str, query: ListQuery, max_limit: int) -> ListQuery:

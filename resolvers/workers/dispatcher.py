@@ -33,19 +33,26 @@ from typing import Any
 import httpx
 
 from resolvers import telemetry
+from resolvers.callback_guard import CallbackGuard
+from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
 from resolvers.rules.matching import matches, parse_event_query
 from store.bus import Bus, SubscriberDropped, Subscription
 from store.hubs import ACTIVE, FAILING, Failure, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640.hub")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _visible(hub: HubRow, event: OutboxEvent) -> bool:
+    """A listener receives the events of its own tenant only (one registered for every tenant: all)."""
+    return hub.tenant == EVERY_TENANT or event.tenant == hub.tenant
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,9 @@ class DispatcherStatus:
 
 class Dispatcher:
     def __init__(self, store: Store, config: DispatcherConfig, *, bus: Bus | None = None,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, guard: CallbackGuard | None = None) -> None:
         self.store = store
+        self.guard = guard or CallbackGuard()  # every connection goes to an address checked just before
         self.config = config
         self.bus = bus
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -172,7 +180,7 @@ class Dispatcher:
         Returns when the soonest backed-off retry falls due, if any.
         """
         now = _now()
-        async with self.store.read() as uow:
+        async with self.store.read(ALL_TENANTS) as uow:
             due = await uow.hubs.due(now, await uow.outbox.last_seq())
         free = self.config.concurrency - len(self._workers)
         for hub_id in due.ids:
@@ -180,7 +188,7 @@ class Dispatcher:
                 break
             if hub_id in self._workers:
                 continue
-            async with self.store.write() as uow:
+            async with self.store.write(ALL_TENANTS) as uow:
                 won = await uow.hubs.claim(hub_id, self.owner, now, now + self._lease())
             if won:
                 log.debug("hub %s claimed by %s", hub_id, self.owner)
@@ -199,7 +207,7 @@ class Dispatcher:
         """Deliver everything pending for one listener, in order, batch by batch, until caught up or one fails."""
         try:
             while not self._stopping:
-                async with self.store.read() as uow:
+                async with self.store.read(ALL_TENANTS) as uow:
                     hub = await uow.hubs.get(hub_id)
                     if hub is None or hub.state not in (ACTIVE, FAILING) or hub.lease_owner != self.owner:
                         return
@@ -216,7 +224,7 @@ class Dispatcher:
         finally:
             self._workers.pop(hub_id, None)
             try:
-                async with self.store.write() as uow:
+                async with self.store.write(ALL_TENANTS) as uow:
                     await uow.hubs.release(hub_id, self.owner)
             except Exception as exc:  # the lease then simply expires
                 log.warning("hub %s: could not release its lease: %s", hub_id, exc)
@@ -237,7 +245,7 @@ class Dispatcher:
         for event in events:
             if self._stopping:
                 break
-            if not matches(conditions, event.payload):
+            if not _visible(hub, event) or not matches(conditions, event.payload):
                 passed = event.seq
                 continue
             if time.monotonic() - renewed + self.config.timeout > self.config.lease_seconds * 0.9:
@@ -291,7 +299,7 @@ class Dispatcher:
         return self._queries[query]
 
     async def _renew(self, hub_id: str) -> bool:
-        async with self.store.write() as uow:
+        async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.renew(hub_id, self.owner, _now() + self._lease())
 
     async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int) -> dict[str, Any]:
@@ -305,8 +313,11 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
+            target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
+            sent_headers = {**sent_headers, "Host": target.host_header}
             # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with self._client.stream("POST", hub.callback, content=body, headers=sent_headers) as response:
+            async with self._client.stream("POST", target.url, content=body, headers=sent_headers,
+                                           extensions=target.extensions) as response:
                 status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()
@@ -317,7 +328,7 @@ class Dispatcher:
                 "duration_ms": (time.monotonic() - started) * 1000, "delivered": error is None}
 
     async def _settle(self, hub: HubRow, cursor: int, failure: Failure | None, records: list[dict[str, Any]]) -> bool:
-        async with self.store.write() as uow:
+        async with self.store.write(ALL_TENANTS) as uow:
             kept = await uow.hubs.settle(hub.id, self.owner, cursor=cursor, now=_now(), failure=failure)
             if kept or await uow.hubs.get(hub.id) is not None:  # a deleted listener keeps no records
                 await uow.hubs.record_many(records)

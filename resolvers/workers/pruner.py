@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from resolvers import telemetry
 from store.retention import RetentionRepository
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640.retention")
 KINDS = ("outbox", "deliveries", "revisions", "activations", "monitors")
@@ -93,7 +93,7 @@ class Pruner:
     async def _kind(self, kind: str, before: datetime) -> int:
         total, limit = 0, self.config.batch
         while not self._stopping.is_set():
-            async with self.store.write() as uow:
+            async with self.store.write(ALL_TENANTS) as uow:
                 deleted = await self._batch(uow.retention, kind, before, limit)
             total += deleted
             if deleted < limit:

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from store.bus import Bus
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640.relay")
 
@@ -52,7 +52,7 @@ class Relay:
         self._wake.set()
 
     async def start(self) -> None:
-        async with self.store.read() as uow:
+        async with self.store.read(ALL_TENANTS) as uow:
             self.cursor = await uow.outbox.last_seq()
         self.store.on_events_committed(self.wake)
         self._stopping = False
@@ -75,7 +75,7 @@ class Relay:
         published = 0
         while True:
             start = max(self.cursor, self.bus.high_water)
-            async with self.store.read() as uow:
+            async with self.store.read(ALL_TENANTS) as uow:
                 events = await uow.outbox.after(start, self.batch)
             if not events:
                 return published

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from resolvers import telemetry
 from resolvers.activation.execution import Execution, ExecutionEnv, LeaseLost, Stopping
+from store.uow import ALL_TENANTS
 
 log = logging.getLogger("tmf640.engine")
 
@@ -70,7 +71,7 @@ class Runner:
         self._running.clear()
         if held:
             with contextlib.suppress(Exception):
-                async with self.env.store.write() as uow:
+                async with self.env.store.write(ALL_TENANTS) as uow:
                     await uow.activations.release(held, self.owner)
 
     @staticmethod
@@ -102,7 +103,7 @@ class Runner:
 
     async def _claim(self, limit: int) -> list[str]:
         now = _now()
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             candidates = await uow.activations.claimable(now, limit, exclude=list(self._running))
             return [c for c in candidates if await uow.activations.claim(c, self.owner, now + self.lease, now)]
 
@@ -124,7 +125,7 @@ class Runner:
         finally:
             self._running.pop(activation_id, None)
             self.kick()  # a finished activation may unblock the next one on the same services
-        async with self.env.store.write() as uow:
+        async with self.env.store.write(ALL_TENANTS) as uow:
             await uow.activations.release([activation_id], self.owner)
 
     async def _heartbeat(self) -> None:
@@ -139,7 +140,7 @@ class Runner:
             if not held:
                 continue
             try:
-                async with self.env.store.write() as uow:
+                async with self.env.store.write(ALL_TENANTS) as uow:
                     kept = await uow.activations.renew(held, self.owner, _now() + self.lease)
             except Exception:
                 log.exception("renewing leases failed")

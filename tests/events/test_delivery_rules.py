@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers, sign, verify
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,11 +40,11 @@ def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
 
 
 async def test_one_lease_holder_at_a_time(store: Store) -> None:
-    async with store.write() as uow:
+    async with store.write(ALL_TENANTS) as uow:
         await uow.hubs.insert(id="h", callback="http://127.0.0.1:9/", query=None, secret=None, owner="o",
                               cursor=0, now=T0)
     lease = timedelta(seconds=30)
-    async with store.write() as uow:
+    async with store.write(ALL_TENANTS) as uow:
         assert await uow.hubs.claim("h", "A", T0, T0 + lease)
         assert not await uow.hubs.claim("h", "B", T0 + timedelta(seconds=29), T0 + lease * 2)
         assert (await uow.hubs.due(T0 + timedelta(seconds=29), last_seq=5)).ids == []

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from resolvers.rules.validation import validate
 from store.outbox import OutboxEvent
+from store.uow import ALL_TENANTS
 from tests.events.support import API, bundle
 
 ENVELOPE = {"@type", "eventId", "eventTime", "eventType", "correlationId", "domain", "title", "description",
@@ -16,13 +17,13 @@ ENVELOPE = {"@type", "eventId", "eventTime", "eventType", "correlationId", "doma
 
 
 async def outbox(app: Starlette, after: int = 0) -> list[OutboxEvent]:
-    async with app.state.resolvers.store.read() as uow:
+    async with app.state.resolvers.store.read(ALL_TENANTS) as uow:
         events: list[OutboxEvent] = await uow.outbox.after(after, 10_000)
     return events
 
 
 async def last_seq(app: Starlette) -> int:
-    async with app.state.resolvers.store.read() as uow:
+    async with app.state.resolvers.store.read(ALL_TENANTS) as uow:
         seq: int = await uow.outbox.last_seq()
     return seq
 

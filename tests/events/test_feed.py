@@ -14,14 +14,14 @@ from resolvers.rules.patching import Patch
 from resolvers.services import ServiceResult
 from store.bus import SubscriberDropped
 from store.outbox import OutboxEvent
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 from tests.events.support import WAIT, event_settings, eventually, running, simple
 
 CTX = RequestContext()
 
 
 async def outbox(store: Store, after: int = 0) -> list[OutboxEvent]:
-    async with store.read() as uow:
+    async with store.read(ALL_TENANTS) as uow:
         events: list[OutboxEvent] = await uow.outbox.after(after, 100_000)
     return events
 

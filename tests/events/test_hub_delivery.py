@@ -10,6 +10,7 @@ import httpx
 from resolvers.rules.delivery import SIGNATURE_HEADER, verify
 from resolvers.rules.matching import matches, parse_event_query
 from store.outbox import OutboxEvent
+from store.uow import ALL_TENANTS
 from tests.events.support import (
     API,
     Listener,
@@ -33,13 +34,13 @@ async def register(client: httpx.AsyncClient, callback: str, **extra: Any) -> st
 
 
 async def outbox_after(r: Running, seq: int) -> list[OutboxEvent]:
-    async with r.app.state.resolvers.store.read() as uow:
+    async with r.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         events: list[OutboxEvent] = await uow.outbox.after(seq, 100_000)
     return events
 
 
 async def registered_at(r: Running) -> int:
-    async with r.app.state.resolvers.store.read() as uow:
+    async with r.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         seq: int = await uow.outbox.last_seq()
     return seq
 

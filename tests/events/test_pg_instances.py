@@ -14,6 +14,7 @@ from resolvers.rules.errors import EventStreamInterrupted
 from store.bus import SubscriberDropped
 from store.bus_postgres import APPLICATION_NAME
 from store.outbox import OutboxEvent
+from store.uow import ALL_TENANTS
 from tests.events.support import API, WAIT, Running, event_settings, eventually, listening, running, simple
 
 CTX = RequestContext()
@@ -27,7 +28,7 @@ def pg_url(database_url: str) -> str:
 
 
 async def outbox(r: Running, after: int = 0) -> list[OutboxEvent]:
-    async with r.app.state.resolvers.store.read() as uow:
+    async with r.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         events: list[OutboxEvent] = await uow.outbox.after(after, 100_000)
     return events
 
@@ -106,7 +107,7 @@ async def test_a_lost_listen_connection_is_surfaced_and_recovered(
         stream = res.feed.stream(CTX, after=first.event_id)
         pending = asyncio.create_task(anext(stream))
         async with bus.subscribe() as sub:
-            async with res.store.write() as uow:
+            async with res.store.write(ALL_TENANTS) as uow:
                 killed = await uow.conn.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"
                 ), {"name": APPLICATION_NAME})

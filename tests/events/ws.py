@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from app.factory import create_app
 from app.settings import Settings
 from store.outbox import OutboxEvent
+from store.uow import ALL_TENANTS
 from tests.events.support import WAIT, _Server, free_port
 
 
@@ -48,7 +49,7 @@ class Served:
     async def outbox(self, after: int = 0) -> list[OutboxEvent]:
         """Every committed event after seq `after`, read from the outbox table (not through any API)."""
         out: list[OutboxEvent] = []
-        async with self.app.state.resolvers.store.read() as uow:
+        async with self.app.state.resolvers.store.read(ALL_TENANTS) as uow:
             while batch := await uow.outbox.after(after, 500):
                 out.extend(batch)
                 after = batch[-1].seq

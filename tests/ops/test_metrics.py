@@ -95,3 +95,14 @@ async def test_websocket_and_subscription_gauges(database_url: str) -> None:
         async with subscribed(served.ws, "subscription { events { eventType } }"):
             await eventually(lambda: moved(1), what="one WebSocket and one subscription counted")
         await eventually(lambda: moved(0), what="both gauges back where they were")
+
+
+async def test_metrics_are_the_operators_once_authentication_is_on(database_url: str) -> None:
+    from tests.security.support import KEYS, auth
+
+    async with running(event_settings(database_url, api_keys=KEYS)) as r:
+        assert (await r.client.get("/metrics")).status_code == 401
+        assert (await r.client.get("/metrics", headers=auth("key-a-read"))).status_code == 403
+        assert (await r.client.get("/metrics", headers=auth("key-a-admin"))).status_code == 403  # one tenant's
+        answer = await r.client.get("/metrics", headers=auth("key-ops"))
+        assert answer.status_code == 200 and "tmf640_http_requests_total" in answer.text

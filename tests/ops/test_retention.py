@@ -13,7 +13,7 @@ from resolvers.activation.drivers.simulated import SimulatedDriver
 from resolvers.context import RequestContext
 from resolvers.workers.pruner import Pruner, RetentionConfig
 from store.tables import activation, activation_step, event_outbox, hub_delivery, monitor, service_revision
-from store.uow import Store
+from store.uow import ALL_TENANTS, Store
 from tests.events.support import API, Running, event_settings, eventually, listening, running
 
 LATER = timedelta(days=400)  # past every default cutoff
@@ -21,7 +21,7 @@ LATER = timedelta(days=400)  # past every default cutoff
 
 async def counts(store: Store) -> dict[str, int]:
     out = {}
-    async with store.read() as uow:
+    async with store.read(ALL_TENANTS) as uow:
         for name, table in (("outbox", event_outbox), ("deliveries", hub_delivery), ("revisions", service_revision),
                             ("activations", activation), ("steps", activation_step), ("monitors", monitor)):
             out[name] = int((await uow.conn.execute(select(func.count()).select_from(table))).scalar_one())
@@ -69,7 +69,7 @@ async def test_expired_rows_go_and_what_is_still_needed_stays(database_url: str)
             "id": "busy", "name": "busy", "state": "active", "serviceSpecification": {"name": "spec"}})
         assert busy.status_code == 202, busy.text
         await gate.entered.wait()
-        async with store.read() as uow:
+        async with store.read(ALL_TENANTS) as uow:
             held_back = [e.seq for e in await uow.outbox.after(await cursor(r, hub), 1000)]
         assert held_back, "the unfinished work has events the listener has not received"
 
@@ -81,7 +81,7 @@ async def test_expired_rows_go_and_what_is_still_needed_stays(database_url: str)
         assert left["activations"] == 1 and pruned["activations"] == before["activations"] - 1  # busy's stays
         assert left["steps"] == 1
         assert left["monitors"] == 1 and pruned["monitors"] == before["monitors"] - 1
-        async with store.read() as uow:
+        async with store.read(ALL_TENANTS) as uow:
             kept_monitor = (await uow.conn.execute(select(monitor.c.id))).scalar_one()
             revisions = (await uow.conn.execute(
                 select(service_revision.c.service_id, func.count()).group_by(service_revision.c.service_id))).all()
@@ -113,13 +113,13 @@ async def test_zero_keeps_a_kind_for_ever(database_url: str) -> None:
 
 
 async def cursor(r: Running, hub: str) -> int:
-    async with r.app.state.resolvers.store.read() as uow:
+    async with r.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         row = await uow.hubs.get(hub)
     assert row is not None
     return row.cursor
 
 
 async def caught_up(r: Running, hub: str) -> bool:
-    async with r.app.state.resolvers.store.read() as uow:
+    async with r.app.state.resolvers.store.read(ALL_TENANTS) as uow:
         last = await uow.outbox.last_seq()
     return await cursor(r, hub) == last
