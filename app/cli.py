@@ -1,5 +1,7 @@
-"""The `tmf640` command. Every command takes every setting as an option (and `--env-file`); each option also
-reads its TMF640_* variable. Heavy libraries (uvicorn, alembic, rich) load inside the command that uses them."""
+"""The `tmf640` command: `serve`, `migrate`, the operator's `held`, `retry`, `abort`, `resolve`, and `demo`,
+`services`, `monitors`, `prune` (app/commands). Every command takes every setting as an option (and `--env-file`);
+each option also reads its TMF640_* variable. Heavy libraries (uvicorn, alembic, rich) load inside the command that
+uses them."""
 
 from __future__ import annotations
 
@@ -70,6 +72,10 @@ def migrate(settings: Settings) -> None:
 
 
 register(cli)
+
+from app import cli_operator  # noqa: E402  (the operator's commands: held, retry, abort, resolve)
+
+cli_operator.register(cli)
 
 
 def main() -> None:

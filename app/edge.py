@@ -32,8 +32,16 @@ GRAPHQL_PATH = "/graphql"
 METRICS_PATH = "/metrics"
 # Paths anyone may call: probes and pages that show nothing of any tenant. Everything else needs credentials
 # (fail closed): a new unauthenticated endpoint (metrics, a static console page) must be named here.
-PUBLIC_PREFIXES = ("/health",)
+# The console, GraphiQL and Swagger UI pages and their assets hold no data: the API calls they make carry the
+# user's credentials (the console asks for an API key) and are checked like any other.
+PUBLIC_PREFIXES = ("/health", "/console", "/web/", "/swagger")
+PUBLIC_DOCUMENTS = ("/swagger.json", "/api-docs")  # the published TMF640 document, under each API prefix
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def public(path: str) -> bool:
+    """Whether anyone may load `path`: probes, pages and their assets, the published TMF640 document."""
+    return path.startswith(PUBLIC_PREFIXES) or path.split("/v4", 1)[-1].rstrip("/") in PUBLIC_DOCUMENTS
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -41,7 +49,7 @@ def required_scope(method: str, path: str) -> str | None:
 
     None: public (health probes) or GraphQL, which checks each operation (schema.access).
     """
-    if path.startswith(PUBLIC_PREFIXES) or path == GRAPHQL_PATH:
+    if public(path) or path == GRAPHQL_PATH:
         return None
     if path == METRICS_PATH:  # every tenant's figures (hub listener ids among them): the operator's
         return ADMIN
@@ -75,7 +83,7 @@ class RequestEdgeMiddleware:
         try:
             caller = await self.auth.authenticate(authorization)
         except Unauthenticated as exc:
-            if path.startswith(PUBLIC_PREFIXES):
+            if public(path):
                 caller = Caller(identity="anonymous", scopes=frozenset())
             elif scope["type"] == "websocket" and authorization is None:
                 caller, authenticated = Caller(identity="pending", scopes=frozenset()), False

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from app import web
 from app.auth import Authenticator
 from app.edge import EdgeConfig, RequestEdgeMiddleware
 from app.events import EventPipeline, callback_guard
@@ -55,6 +56,12 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_activations=settings.runner_max_activations,
         lease_seconds=settings.activation_lease_seconds,
         poll_seconds=settings.runner_poll_seconds,
+        retry_attempts=settings.activation_retry_attempts,
+        retry_seconds=settings.activation_retry_seconds,
+        retry_backoff=settings.activation_retry_backoff,
+        retry_backoff_cap=settings.activation_retry_backoff_cap,
+        expected_seconds=settings.activation_expected_seconds,
+        expected_seconds_by_spec=settings.activation_expected_seconds_by_spec,
     )
 
 
@@ -117,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.graphql_max_tokens,
         ),
         graphiql=settings.environment == "development",
+        graphiql_html=web.GRAPHIQL_HTML,
         websocket=WebSocketLimits(
             max_subscriptions=settings.graphql_max_subscriptions,
             connection_init_timeout=settings.graphql_connection_init_timeout,
@@ -132,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_routes(),
+            *web.routes(),
         ],
         exception_handlers=HANDLERS,
         middleware=[

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     activation_lease_seconds: float = Field(15.0, gt=0, description="Lease on claimed work; a dead server's "
                                             "work resumes elsewhere after this")
     runner_poll_seconds: float = Field(1.0, gt=0, description="How often to look for work from other servers")
+    activation_retry_attempts: int = Field(
+        5, ge=0, description="Retries of a transient failure (driver unreachable, unexpected error) before the "
+        "activation is held for an operator")
+    activation_retry_seconds: float = Field(
+        300.0, gt=0, description="Longest time one failure is retried before the activation is held")
+    activation_retry_backoff: float = Field(1.0, ge=0, description="First pause between retries; doubles each time")
+    activation_retry_backoff_cap: float = Field(60.0, ge=0, description="Longest pause between retries")
+    activation_expected_seconds: float = Field(
+        0.0, ge=0, description="Work running longer than this is flagged in jeopardy (0: never)")
+    activation_expected_seconds_by_spec: dict[str, float] = Field(
+        default_factory=dict, description='Expected duration per serviceSpecification id or name of the '
+        'request\'s service, JSON: {"vCPE": 120}')
     drivers: dict[str, str] = Field(
         default_factory=lambda: {"*": "simulated"},
         description='Driver per serviceSpecification id or name, JSON: {"*": "simulated", "vCPE": "http"}',

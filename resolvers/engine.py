@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.activation.drivers import DriverRegistry
-from resolvers.activation.execution import ExecutionEnv
+from resolvers.activation.env import ExecutionEnv, RetryPolicy
 from resolvers.activation.intake import Intake, Submitted
 from resolvers.activation.notify import Notifier
+from resolvers.activation.operator import Operator
 from resolvers.activation.writes import render_monitor
 from resolvers.context import RequestContext
 from resolvers.rules import monitor_docs
@@ -32,8 +33,13 @@ class EngineConfig:
     max_activations: int = 16  # activations one server runs at once
     lease_seconds: float = 15.0  # how long a claim lasts without renewal (a dead server's work waits this long)
     poll_seconds: float = 1.0  # how often the runner looks for work it was not told about
-    compensation_attempts: int = 3
     progress_seconds: float = 0.5  # how often a running activation rewrites its Monitors' summary
+    retry_attempts: int = 5  # retries of a transient failure (a driver unreachable, an unexpected error) ...
+    retry_seconds: float = 300.0  # ... within this long; then the activation is held for an operator
+    retry_backoff: float = 1.0  # first pause between retries, doubled each time ...
+    retry_backoff_cap: float = 60.0  # ... up to this
+    expected_seconds: float = 0.0  # work running longer is flagged in jeopardy (0: never)
+    expected_seconds_by_spec: dict[str, float] | None = None  # per serviceSpecification id or name of the root
 
 
 class Engine:
@@ -52,14 +58,17 @@ class Engine:
         self.env = ExecutionEnv(
             store=store, lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
             owner=owner or new_owner(), concurrency=max(1, self.config.concurrency),
-            compensation_attempts=max(1, self.config.compensation_attempts),
-            progress_seconds=self.config.progress_seconds,
+            lease_seconds=self.config.lease_seconds, progress_seconds=self.config.progress_seconds,
+            retry=RetryPolicy(attempts=max(0, self.config.retry_attempts), seconds=self.config.retry_seconds,
+                              backoff=self.config.retry_backoff, backoff_cap=self.config.retry_backoff_cap),
         )
         self.runner = Runner(
             self.env, max_activations=self.config.max_activations, lease_seconds=self.config.lease_seconds,
-            poll_seconds=self.config.poll_seconds,
+            poll_seconds=self.config.poll_seconds, expected_seconds=self.config.expected_seconds,
+            expected_seconds_by_spec=self.config.expected_seconds_by_spec or {},
         )
         self.intake = Intake(lifecycle, self.config.policy)
+        self.operator = Operator(store, self.notifier, self.runner.kick)
 
     async def start(self) -> None:
         await self.runner.start()

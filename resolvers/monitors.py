@@ -55,11 +55,11 @@ class Monitors:
         limit = query.limit if query.limit is not None else self.max_page
         async with self.store.read(ctx.caller.scope) as uow:
             try:
-                rows, total = await uow.monitors.search(query, limit)
+                rows, total, keys = await uow.monitors.search(query, limit)
             except BadValue as exc:
                 raise ValidationFailed(exc.path, exc.message) from exc
         items = [select_fields(render(ctx, r), query.fields) for r in rows]
-        return Page(items=items, total=total, offset=query.offset, limit=limit)
+        return Page(items=items, total=total, offset=query.offset, limit=limit, keys=keys)
 
     @staticmethod
     def summary(monitor: dict[str, Any]) -> dict[str, Any]:

@@ -88,12 +88,14 @@ class Services:
         limit = query.limit if query.limit is not None else self.max_page
         async with self.store.read(ctx.caller.scope) as uow:
             try:
-                rows, total = await uow.services.search(query, limit)
+                rows, total, keys = await uow.services.search(query, limit)
             except BadValue as exc:
                 raise ValidationFailed(exc.path, exc.message) from exc
             rendered = await self._render(uow, ctx, rows)
         items = [select_fields(item, query.fields) for item in rendered]
-        return Page(items=items, total=total, offset=query.offset, limit=limit, versions=[r.version for r in rows])
+        return Page(
+            items=items, total=total, offset=query.offset, limit=limit, versions=[r.version for r in rows], keys=keys
+        )
 
     async def _render(self, uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
         return await render_services(uow, ctx, rows)

@@ -74,8 +74,9 @@ STEPS = Counter("tmf640_activation_steps", "Driver calls of activation steps, by
                 ["driver", "outcome"], registry=REGISTRY)
 COMPENSATIONS = Counter("tmf640_compensations", "Compensations of succeeded steps, by outcome", ["outcome"],
                         registry=REGISTRY)
-LEASES_LOST = Counter("tmf640_activation_leases_lost", "Activations this process stopped because another "
-                      "runner took their lease", registry=REGISTRY)
+RUNNER = Gauge("tmf640_runner", "The activation runner's figures (running, leases_lost, renewal_retries, "
+               "activations_retried, activations_held, jeopardy_flagged...), read at scrape time", ["stat"],
+               registry=REGISTRY)
 OUTBOX_LAG = Gauge("tmf640_outbox_lag_events", "Newest outbox seq minus the seq the relay published",
                    registry=REGISTRY)
 HUB_BACKLOG = Gauge("tmf640_hub_backlog_events", "Outbox events after a listener's cursor (not all match it)",

@@ -49,9 +49,11 @@ class Transitions:
     services: Services
 
     async def apply(
-        self, ctx: RequestContext, id: str, verb_name: str, if_match: str | None = None
+        self, ctx: RequestContext, id: str, verb_name: str, if_match: str | None = None, *, policy: str | None = None
     ) -> ServiceResult:
-        """Move service `id` as `verb_name` says; InvalidTransition when the lifecycle or the verb refuses."""
+        """Move service `id` as `verb_name` says; InvalidTransition when the lifecycle or the verb refuses.
+
+        `policy` is the activation policy of the work (as on `Services.patch`; None: the default)."""
         verb = VERBS[verb_name]
         for _ in range(ATTEMPTS):
             current = (await self.services.get(ctx, id)).service.get("state")
@@ -62,7 +64,7 @@ class Transitions:
             if current_state is not None:
                 ops.insert(0, {"op": "test", "path": "/state", "value": current_state})
             try:
-                return await self.services.patch(ctx, id, Patch("json", ops), if_match)
+                return await self.services.patch(ctx, id, Patch("json", ops), if_match, policy=policy)
             except Conflict:
                 continue  # the state moved between the read and the write: decide again on the new one
         raise Conflict(f"service {id!r} kept changing state during {verb.name}; read it again and retry")

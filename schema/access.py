@@ -28,6 +28,8 @@ from resolvers.context import ADMIN, READ, SCOPES, WRITE
 from schema.context import GraphQLContext
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
+from schema.node import NodeQuery
+from schema.operator import OperatorMutation
 from schema.query import Query
 from schema.subscription import Subscription
 
@@ -38,8 +40,10 @@ def _names(cls: Any) -> set[str]:
 
 ROOT_SCOPES: dict[str, dict[str, str]] = {
     "query": {**{name: READ for name in _names(Query)}, **{name: ADMIN for name in _names(HubQuery)},
+              **{name: READ for name in _names(NodeQuery)},
               "__typename": READ, "__schema": READ, "__type": READ},
     "mutation": {**{name: WRITE for name in _names(Mutation)}, **{name: ADMIN for name in _names(HubMutation)},
+                 **{name: ADMIN for name in _names(OperatorMutation)},
                  "__typename": WRITE},
     "subscription": {**{name: READ for name in _names(Subscription)}, "__typename": READ},
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -89,7 +89,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
 
 
 class GraphQLApp(GraphQL[GraphQLContext, None]):
-    """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for.
+    """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for: the page given as
+    `graphiql_html` (the server's own, whose assets it serves itself), never Strawberry's page that loads a CDN.
 
     The caller, correlation id, base URL and resolvers come from the request edge (app.edge), which also
     bounds the body; a body cut off there is answered 413 here, in GraphQL's error shape.
@@ -102,6 +103,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         *,
         limits: Limits,
         graphiql: bool,
+        graphiql_html: str | None = None,
         websocket: WebSocketLimits | None = None,
     ) -> None:
         ws = websocket or WebSocketLimits()
@@ -116,6 +118,13 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             max_subscriptions_per_connection=ws.max_subscriptions,
             keep_alive=ws.legacy_protocol,  # graphql-ws "ka" messages; graphql-transport-ws has ping/pong
         )
+        self.graphiql_html = graphiql_html
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql_html is None:
+            return Response("GraphiQL is not served here", status_code=404)
+        return HTMLResponse(self.graphiql_html)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's app, with refused bodies (too large, not JSON) answered 4xx."""
         if scope["type"] != "http":

@@ -1,6 +1,7 @@
 """The schema: Query, Mutation and Subscription roots, and the protections every document passes before it runs.
 
-Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots.
+Hub listeners (schema/hubs.py) are merged into the Query and Mutation roots, operator actions on held work
+(schema/operator.py) into the Mutation root, and Relay's node lookups (schema/node.py) into Query.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import partial
 import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access import ScopeCheck
@@ -18,8 +20,11 @@ from schema.errors import should_mask
 from schema.execution import BoundedExecutionContext
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
+from schema.node import NodeQuery
 from schema.observed import OperationMetrics
+from schema.operator import OperatorMutation
 from schema.query import Query
+from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
 
 
@@ -41,10 +46,11 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The executable schema with depth, alias and token limits and masking of unexpected errors."""
     limits = limits or Limits()
     return strawberry.Schema(
-        query=merge_types("Query", (Query, HubQuery)),
-        mutation=merge_types("Mutation", (Mutation, HubMutation)),
+        query=merge_types("Query", (Query, HubQuery, NodeQuery)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation)),
         subscription=Subscription,
         execution_context_class=BoundedExecutionContext,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
             ScopeCheck,

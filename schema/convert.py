@@ -21,6 +21,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -66,9 +67,21 @@ def _plan(cls: Any) -> _Plan:
     return _Plan(fields, frozenset(key for key, _ in fields.values()))
 
 
+def instant(value: object) -> datetime | None:
+    """A stored ISO 8601 date-time as a DateTime; a value that is not one reads as null (`document` keeps it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _value(hint: Any, value: Any) -> Any:
     if value is None:
         return None
+    if hint is datetime:
+        return instant(value)
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]

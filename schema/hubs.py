@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 import strawberry
@@ -12,7 +13,9 @@ import strawberry
 from resolvers.hubs import status
 from resolvers.rules.errors import DomainError
 from schema.context import GraphQLContext
+from schema.convert import instant
 from schema.errors import NotFoundError, ValidationError, query_error, typed_error
+from schema.node import Node
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -24,7 +27,7 @@ class HubDelivery:
     event_id: str
     event_type: str
     attempt: int = strawberry.field(description="1 for the first attempt of this event, then 2, 3...")
-    at: str | None = strawberry.field(description="When the attempt started (ISO 8601, UTC)")
+    at: datetime | None = strawberry.field(description="When the attempt started")
     delivered: bool = strawberry.field(description="True when the listener answered 2xx")
     status_code: int | None = strawberry.field(description="The listener's HTTP status, when it answered")
     error: str | None = strawberry.field(description="Why the attempt failed, when it did")
@@ -38,20 +41,23 @@ class HubDeliveryPage:
 
 
 @strawberry.type(description="A hub listener (TMF EventSubscription) and where delivery to it stands.")
-class Hub:
+class Hub(Node):
     id: strawberry.ID
     callback: str
     query: str | None = strawberry.field(description="REST filter syntax applied to each event; null: every event")
     href: str
     state: str = strawberry.field(description="active, or failing (given up on; resumeHub restarts it)")
     signed: bool = strawberry.field(description="Whether deliveries carry X-TMF640-Signature (secret not shown)")
-    created_at: str | None
+    created_at: datetime | None
     delivered_up_to_seq: int = strawberry.field(description="Outbox seq of the last event delivered (or skipped)")
     failed_attempts: int = strawberry.field(description="Failed attempts on the current event")
-    first_failure_at: str | None
-    next_attempt_at: str | None
-    failed_at: str | None = strawberry.field(description="When the listener was marked failing")
+    first_failure_at: datetime | None
+    next_attempt_at: datetime | None
+    failed_at: datetime | None = strawberry.field(description="When the listener was marked failing")
     last_error: str | None
+
+    def node_key(self) -> str:
+        return str(self.id)
 
     @strawberry.field(description="Every recorded delivery attempt, newest first")
     async def deliveries(self, info: Info, offset: int = 0, limit: int | None = None) -> HubDeliveryPage:
@@ -87,7 +93,7 @@ ResumeHubResult = Annotated[HubPayload | NotFoundError, strawberry.union("Resume
 def _delivery(item: dict[str, Any]) -> HubDelivery:
     return HubDelivery(
         id=strawberry.ID(item["id"]), seq=item["seq"], event_id=item["eventId"], event_type=item["eventType"],
-        attempt=item["attempt"], at=item["at"], delivered=item["delivered"], status_code=item["statusCode"],
+        attempt=item["attempt"], at=instant(item["at"]), delivered=item["delivered"], status_code=item["statusCode"],
         error=item["error"], duration_ms=item["durationMs"],
     )
 
@@ -96,10 +102,18 @@ def _hub(info: Info, row: Any) -> Hub:  # a store.hubs.HubRow, as resolvers.hubs
     s = status(info.context.request_context, row)
     return Hub(
         id=strawberry.ID(s["id"]), callback=s["callback"], query=s.get("query"), href=s["href"], state=s["state"],
-        signed=s["signed"], created_at=s["createdAt"], delivered_up_to_seq=s["deliveredUpToSeq"],
-        failed_attempts=s["failedAttempts"], first_failure_at=s["firstFailureAt"],
-        next_attempt_at=s["nextAttemptAt"], failed_at=s["failedAt"], last_error=s["lastError"],
+        signed=s["signed"], created_at=instant(s["createdAt"]), delivered_up_to_seq=s["deliveredUpToSeq"],
+        failed_attempts=s["failedAttempts"], first_failure_at=instant(s["firstFailureAt"]),
+        next_attempt_at=instant(s["nextAttemptAt"]), failed_at=instant(s["failedAt"]), last_error=s["lastError"],
     )
+
+
+async def hub_of(info: Info, id: str) -> Hub | None:
+    """The listener `id`, or None when none is registered."""
+    try:
+        return _hub(info, await info.context.resolvers.hubs.get(info.context.request_context, id))
+    except DomainError:  # NotFound, the only one get raises
+        return None
 
 
 @strawberry.type
@@ -115,11 +129,7 @@ class HubQuery:
 
     @strawberry.field(description="The hub listener with this id, or null when none is registered")
     async def hub(self, info: Info, id: strawberry.ID) -> Hub | None:
-        hubs, ctx = info.context.resolvers.hubs, info.context.request_context
-        try:
-            return _hub(info, await hubs.get(ctx, str(id)))
-        except DomainError:  # NotFound, the only one get raises
-            return None
+        return await hub_of(info, str(id))
 
 
 @strawberry.type

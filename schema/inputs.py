@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.query_check import Condition, SortKey
+from schema.enums import MonitorState, SortField, values
 from schema.tmf import ServiceStateType
 
 
@@ -92,27 +94,38 @@ class ServiceFilter:
 @strawberry.input(description="Monitors matching every given field.")
 class MonitorFilter:
     ids: list[strawberry.ID] | None = None
-    states: list[str] | None = None
+    states: list[MonitorState] | None = None
     source_href: list[str] | None = None
+    held: bool | None = strawberry.field(default=None, description="true: only work held for an operator")
+    jeopardy: bool | None = strawberry.field(default=None, description="true: only work flagged in jeopardy")
     where: list[AttributeFilter] | None = None
 
     def conditions(self) -> list[Condition]:
         out: list[Condition] = []
         _eq(out, ("id",), _ids(self.ids))
-        _eq(out, ("state",), self.states)
+        _eq(out, ("state",), values(self.states))
         _eq(out, ("sourceHref",), self.source_href)
+        _eq(out, ("held",), None if self.held is None else [str(self.held).lower()])
+        _eq(out, ("jeopardy",), None if self.jeopardy is None else [str(self.jeopardy).lower()])
         out.extend(_where(self.where))
         return out
 
 
-@strawberry.input(description="Sort by a dotted TMF path (name, startDate, serviceSpecification.name, @type, ...).")
+@strawberry.input(description="Sort by a common attribute (`field`) or by any dotted TMF path (`path`, e.g. "
+                  "note.author): give exactly one.")
 class SortBy:
-    field: str
+    field: SortField | None = None
+    path: str | None = strawberry.field(default=None, description="Dotted TMF path (arrays are looked through)")
     descending: bool = False
+
+    def dotted(self) -> str:
+        if (self.field is None) == (self.path is None):
+            raise InvalidQuery("sort", "give exactly one of field and path")
+        return self.field.value if self.field is not None else str(self.path)
 
 
 def sort_keys(sort: list[SortBy] | None) -> tuple[SortKey, ...]:
-    return tuple(SortKey(tuple(s.field.split(".")), s.descending) for s in sort or [])
+    return tuple(SortKey(tuple(s.dotted().split(".")), s.descending) for s in sort or [])
 
 
 def _ids(ids: list[strawberry.ID] | None) -> list[str] | None:

@@ -34,7 +34,9 @@ from schema.errors import (
     typed_error,
 )
 from schema.monitor import Monitor, monitor_of
+from schema.policy import POLICY_DOC, ActivationPolicy, policy_value
 from schema.service import Service
+from schema.service_input import JsonPatchOperationInput, ServiceCreateInput, ServiceUpdateInput, to_tmf
 
 Info = strawberry.Info[GraphQLContext, None]
 
@@ -101,10 +103,16 @@ async def _write(
 
 def _verb(name: str, description: str) -> Any:
     async def transition(
-        info: Info, id: strawberry.ID, if_match: str | None = None, correlation_id: str | None = None
+        info: Info,
+        id: strawberry.ID,
+        if_match: str | None = None,
+        correlation_id: str | None = None,
+        policy: Annotated[ActivationPolicy | None, strawberry.argument(description=POLICY_DOC)] = None,
     ) -> TransitionServiceResult:
-        transitions, tag = info.context.resolvers.transitions, _if_match(if_match)
-        result = await _write(info, correlation_id, lambda ctx: transitions.apply(ctx, str(id), name, tag))
+        transitions, tag, chosen = info.context.resolvers.transitions, _if_match(if_match), policy_value(policy)
+        result = await _write(
+            info, correlation_id, lambda ctx: transitions.apply(ctx, str(id), name, tag, policy=chosen)
+        )
         return cast(TransitionServiceResult, result)
 
     return strawberry.mutation(resolver=transition, description=description)
@@ -113,49 +121,80 @@ def _verb(name: str, description: str) -> Any:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Create a service from its TMF representation (Service_Create). Supporting services given by "
-        "value are created with it, in one transaction; references are linked."
+        description="Create a service (Service_Create): typed as `service`, or as a raw TMF document `input` "
+        "(give exactly one). Supporting services given by value are created with it, in one transaction; "
+        "references are linked."
     )
     async def create_service(
-        self, info: Info, input: JSON, correlation_id: str | None = None
+        self,
+        info: Info,
+        service: ServiceCreateInput | None = None,
+        input: Annotated[JSON | None, strawberry.argument(description="The raw TMF document")] = None,
+        correlation_id: str | None = None,
+        policy: Annotated[ActivationPolicy | None, strawberry.argument(description=POLICY_DOC)] = None,
     ) -> CreateServiceResult:
-        services = info.context.resolvers.services
-        result = await _write(info, correlation_id, lambda ctx: services.create(ctx, bounded(input, "input")))
+        services, chosen = info.context.resolvers.services, policy_value(policy)
+        if (service is None) == (input is None):
+            wrong = ValidationFailed("", "give exactly one of service and input")
+            return cast(CreateServiceResult, typed_error(wrong))
+
+        def document() -> Any:
+            return to_tmf(service) if service is not None else bounded(input, "input")
+
+        result = await _write(info, correlation_id, lambda ctx: services.create(ctx, document(), policy=chosen))
         return cast(CreateServiceResult, result)
 
     @strawberry.mutation(
-        description="Change a service with a JSON Merge Patch (RFC 7396) or a JSON Patch (RFC 6902): give exactly "
-        "one. A state change follows the lifecycle rules."
+        description="Change a service with a JSON Merge Patch (RFC 7396: typed as `update`, or raw as `mergePatch`) "
+        "or a JSON Patch (RFC 6902: typed as `operations`, or raw as `jsonPatch`): give exactly one. A state "
+        "change follows the lifecycle rules."
     )
     async def patch_service(
         self,
         info: Info,
         id: strawberry.ID,
+        update: ServiceUpdateInput | None = None,
+        operations: list[JsonPatchOperationInput] | None = None,
         merge_patch: JSON | None = None,
         json_patch: JSON | None = None,
         if_match: str | None = None,
         correlation_id: str | None = None,
+        policy: Annotated[ActivationPolicy | None, strawberry.argument(description=POLICY_DOC)] = None,
     ) -> PatchServiceResult:
-        if (merge_patch is None) == (json_patch is None):
-            wrong = ValidationFailed("", "give exactly one of mergePatch and jsonPatch")
+        given = [v for v in (update, operations, merge_patch, json_patch) if v is not None]
+        if len(given) != 1:
+            wrong = ValidationFailed("", "give exactly one of update, operations, mergePatch and jsonPatch")
             return cast(PatchServiceResult, typed_error(wrong))
-        services, tag = info.context.resolvers.services, _if_match(if_match)
+        services, tag, chosen = info.context.resolvers.services, _if_match(if_match), policy_value(policy)
 
         def patch() -> Patch:
+            if update is not None:
+                return Patch("merge", to_tmf(update))
+            if operations is not None:
+                return Patch("json", [op.tmf() for op in operations])
             if merge_patch is not None:
                 return Patch("merge", bounded(merge_patch, "mergePatch"))
             return Patch("json", bounded(json_patch, "jsonPatch"))
 
-        result = await _write(info, correlation_id, lambda ctx: services.patch(ctx, str(id), patch(), tag))
+        result = await _write(
+            info, correlation_id, lambda ctx: services.patch(ctx, str(id), patch(), tag, policy=chosen)
+        )
         return cast(PatchServiceResult, result)
 
     @strawberry.mutation(description="Delete a service; members it created by value stay, as services of their own")
     async def delete_service(
-        self, info: Info, id: strawberry.ID, if_match: str | None = None, correlation_id: str | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        if_match: str | None = None,
+        correlation_id: str | None = None,
+        policy: Annotated[ActivationPolicy | None, strawberry.argument(description=POLICY_DOC)] = None,
     ) -> DeleteServiceResult:
         ctx = info.context.for_write(correlation_id)
         try:
-            result = await info.context.resolvers.services.delete(ctx, str(id), _if_match(if_match))
+            result = await info.context.resolvers.services.delete(
+                ctx, str(id), _if_match(if_match), policy=policy_value(policy)
+            )
         except DomainError as exc:
             return cast(DeleteServiceResult, typed_error(exc))
         info.context.after_write()

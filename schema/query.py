@@ -8,7 +8,7 @@ from resolvers.navigation import ServiceView
 from resolvers.rules.errors import DomainError
 from resolvers.rules.query_check import ListQuery
 from resolvers.services import etag
-from schema.connection import Connection, connection, window
+from schema.connection import Connection, connection, fetch, window
 from schema.context import GraphQLContext
 from schema.errors import query_error
 from schema.inputs import MonitorFilter, ServiceFilter, SortBy, sort_keys
@@ -27,7 +27,8 @@ class Query:
 
     @strawberry.field(
         description="Services matching the filter, sorted (default: by id), as a Relay connection. Cursors are "
-        "opaque offsets; without first/last a page holds up to the server's page bound."
+        "keyset positions (stable while rows are inserted or deleted); without first/last a page holds up to the "
+        "server's page bound."
     )
     async def services(
         self,
@@ -40,20 +41,16 @@ class Query:
         before: str | None = None,
     ) -> Connection[Service]:
         services, ctx = info.context.resolvers.services, info.context.request_context
-        base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
-
-        async def count() -> int:
-            return (await services.search(ctx, _page(base, 0, 0))).total
-
         try:
-            part = await window(first, after, last, before, count)
-            page = await services.search(ctx, _page(base, part.offset, part.limit))
+            base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
+            part = window(base, first, after, last, before)
+            page, keep = await fetch(part, lambda q: services.search(ctx, q))
         except DomainError as exc:
             raise query_error(exc) from exc
         views = [ServiceView(doc, etag(v)) for doc, v in zip(page.items, page.versions, strict=True)]
-        for view in views:  # navigation from these nodes reuses what the search read
-            info.context.loaders.service.prime(view.id, view)
-        return connection(page, [service_of(v) for v in views])
+        for i in keep:  # navigation from these nodes reuses what the search read
+            info.context.loaders.service.prime(views[i].id, views[i])
+        return connection(part, page, keep, [service_of(v) for v in views])
 
     @strawberry.field(description="The monitor with this id, or null when none is held here")
     async def monitor(self, info: Info, id: strawberry.ID) -> Monitor | None:
@@ -72,18 +69,10 @@ class Query:
         before: str | None = None,
     ) -> Connection[Monitor]:
         monitors, ctx = info.context.resolvers.monitors, info.context.request_context
-        base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
-
-        async def count() -> int:
-            return (await monitors.search(ctx, _page(base, 0, 0))).total
-
         try:
-            part = await window(first, after, last, before, count)
-            page = await monitors.search(ctx, _page(base, part.offset, part.limit))
+            base = ListQuery(conditions=tuple(filter.conditions()) if filter else (), sort=sort_keys(sort))
+            part = window(base, first, after, last, before)
+            page, keep = await fetch(part, lambda q: monitors.search(ctx, q))
         except DomainError as exc:
             raise query_error(exc) from exc
-        return connection(page, [monitor_of(doc) for doc in page.items])
-
-
-def _page(base: ListQuery, offset: int, limit: int | None) -> ListQuery:
-    return ListQuery(conditions=base.conditions, sort=base.sort, offset=offset, limit=limit)
+        return connection(part, page, keep, [monitor_of(doc) for doc in page.items])

@@ -17,6 +17,7 @@ from resolvers.rules.errors import ValidationFailed
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, tmf_type
 from schema.errors import query_error
+from schema.node import Node
 from schema.tmf import ServiceAttributes
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class ServiceTreeNode:
 @tmf_type(
     description="A TMF640 service held in this inventory, with navigation to related services.", plain=("etag",)
 )
-class Service(ServiceAttributes):
+class Service(ServiceAttributes, Node):
     id: strawberry.ID
     etag: str = strawberry.field(description="Entity tag of this version; pass it as ifMatch to guard a write")
     document: JSON = strawberry.field(description="The whole TMF representation, exactly as REST returns it")
@@ -70,6 +71,9 @@ class Service(ServiceAttributes):
     def key(self) -> str:
         """The service id (in Python, TMF fields are resolvers: read the document)."""
         return str(self.tmf["id"])
+
+    def node_key(self) -> str:
+        return self.key
 
     @strawberry.field(description="Members (supportingService) held here, in order; external references skipped")
     async def supporting_services(self, info: Info) -> list[Service]:

@@ -9,6 +9,7 @@ the server stops. A failure of the bus ends the subscription with an error namin
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -17,7 +18,8 @@ from strawberry.scalars import JSON
 from resolvers.feed import FeedEvent
 from resolvers.rules.errors import DomainError
 from schema.context import GraphQLContext
-from schema.convert import from_tmf
+from schema.convert import from_tmf, instant
+from schema.enums import EventType, MonitorState, values
 from schema.errors import query_error
 from schema.monitor import Monitor, monitor_of
 from schema.service import Service
@@ -29,8 +31,8 @@ Info = strawberry.Info[GraphQLContext, None]
 @strawberry.interface(description="A committed TMF event (TMF688 envelope) as a subscription delivers it.")
 class ChangeEvent:
     event_id: str = strawberry.field(description="Unique id; pass it as `after` to resume after this event")
-    event_type: str = strawberry.field(description="ServiceCreateEvent, ServiceStateChangeEvent, MonitorCreateEvent...")
-    event_time: str = strawberry.field(description="When the change was committed (ISO 8601, UTC)")
+    event_type: EventType = strawberry.field(description="ServiceCreateEvent, MonitorCreateEvent...")
+    event_time: datetime = strawberry.field(description="When the change was committed (UTC)")
     correlation_id: str | None = strawberry.field(description="Threads every event of one request")
     field_path: str | None = strawberry.field(description="Changed first-level attributes (AttributeValueChange)")
     envelope: JSON = strawberry.field(description="The whole TMF688 envelope, as hub listeners receive it")
@@ -60,8 +62,8 @@ def _common(event: FeedEvent) -> dict[str, Any]:
     payload = event.payload
     return {
         "event_id": event.event_id,
-        "event_type": event.event_type,
-        "event_time": payload.get("eventTime", ""),
+        "event_type": EventType(event.event_type),  # this server's outbox holds only these
+        "event_time": instant(payload.get("eventTime")) or datetime.fromtimestamp(0, UTC),
         "correlation_id": event.correlation_id,
         "field_path": payload.get("fieldPath"),
         "envelope": payload,
@@ -101,7 +103,7 @@ class Subscription:
         ids: list[strawberry.ID] | None = None,
         tree_of: strawberry.ID | None = None,
         states: list[ServiceStateType] | None = None,
-        event_types: list[str] | None = None,
+        event_types: list[EventType] | None = None,
         correlation_id: str | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[ServiceEvent, None]:
@@ -109,7 +111,7 @@ class Subscription:
         opened = subs.service_changes(
             ctx, ids=[str(i) for i in ids] if ids is not None else None,
             tree_of=str(tree_of) if tree_of is not None else None,
-            states=[s.value for s in states] if states else None, event_types=event_types,
+            states=[s.value for s in states] if states else None, event_types=values(event_types),
             correlation_id=correlation_id, after=after,
         )
         stream = await _open(opened)
@@ -131,13 +133,14 @@ class Subscription:
         self,
         info: Info,
         id: strawberry.ID | None = None,
-        states: list[str] | None = None,
-        event_types: list[str] | None = None,
+        states: list[MonitorState] | None = None,
+        event_types: list[EventType] | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[MonitorEvent, None]:
         subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
         opened = subs.monitor_changes(
-            ctx, id=str(id) if id is not None else None, states=states, event_types=event_types, after=after
+            ctx, id=str(id) if id is not None else None, states=values(states), event_types=values(event_types),
+            after=after,
         )
         stream = await _open(opened)
         try:
@@ -157,12 +160,12 @@ class Subscription:
     async def events(
         self,
         info: Info,
-        event_types: list[str] | None = None,
+        event_types: list[EventType] | None = None,
         query: str | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[AnyEvent, None]:
         subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
-        opened = subs.events(ctx, event_types=event_types, query=query, after=after)
+        opened = subs.events(ctx, event_types=values(event_types), query=query, after=after)
         stream = await _open(opened)
         try:
             async for event in stream:

@@ -1,12 +1,15 @@
 """TMF640 v4 sub-resources as GraphQL types, field for field (`@type` -> `type` and so on, see schema.convert).
 
-Date-times are strings exactly as stored (TMF is document-shaped; a client's value reads back unchanged).
+Date-times (TMF `format: date-time`) are `DateTime`s; a stored value that is not one reads as null there, and
+`document` (like REST) returns it exactly as stored. `serviceDate` has no date-time format in the swagger and
+stays a string.
 Every type built from a document has `extensions`: the attributes it does not declare, e.g. a subclass's.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -51,8 +54,8 @@ class Referring(Extensible):
 
 @tmf_type()
 class TimePeriod(Extensible):
-    start_date_time: str | None
-    end_date_time: str | None
+    start_date_time: datetime | None
+    end_date_time: datetime | None
 
 
 @tmf_type()
@@ -110,7 +113,7 @@ class Feature(Extensible):
 class Note(Extensible):
     id: str | None
     author: str | None
-    date: str | None
+    date: datetime | None
     text: str | None
 
 
@@ -178,7 +181,7 @@ class ServiceAttributes(Extensible):
     href: str | None
     category: str | None
     description: str | None
-    end_date: str | None
+    end_date: datetime | None
     has_started: bool | None
     is_bundle: bool | None
     is_service_enabled: bool | None
@@ -186,7 +189,7 @@ class ServiceAttributes(Extensible):
     name: str | None
     service_date: str | None
     service_type: str | None
-    start_date: str | None
+    start_date: datetime | None
     start_mode: str | None
     feature: list[Feature] | None
     note: list[Note] | None

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from store.activation_fallout import FalloutQueries
 from store.activation_types import (
     HEAVY_COLUMNS,
     UNFINISHED,
@@ -33,7 +34,15 @@ def _lease_free(now: datetime) -> ColumnElement[bool]:
     return or_(activation.c.lease_owner.is_(None), activation.c.lease_expires < now)
 
 
-class ActivationRepository:
+def _runnable(now: datetime) -> ColumnElement[bool]:
+    """Not held for an operator, and not waiting out the backoff after an unexpected error."""
+    return and_(
+        activation.c.held_reason.is_(None),
+        or_(activation.c.retry_after.is_(None), activation.c.retry_after <= now),
+    )
+
+
+class ActivationRepository(FalloutQueries):
     """Queries and writes for activations on one connection; the caller owns the transaction."""
 
     def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:
@@ -147,11 +156,15 @@ class ActivationRepository:
         )
 
     async def request_cancel(self, id: str, by: str, now: datetime) -> bool:
-        """Ask the runner to stop and compensate; False when the activation already finished."""
+        """Ask the runner to stop and compensate; False when the activation already finished.
+
+        Held work is released by it: the client's cancel is the instruction an operator's abort would give.
+        """
         result = await self.conn.execute(
             update(activation)
             .where(activation.c.id == id, activation.c.status.in_(UNFINISHED))
-            .values(cancel_requested=True, cancelled_by=by, updated_at=now)
+            .values(cancel_requested=True, cancelled_by=by, updated_at=now, held_reason=None, held_at=None,
+                    failures=0, failing_since=None, retry_after=None)
         )
         return result.rowcount == 1
 
@@ -191,7 +204,7 @@ class ActivationRepository:
         )
         stmt = (
             select(activation.c.id)
-            .where(activation.c.status.in_(UNFINISHED), _lease_free(now), ~blocked)
+            .where(activation.c.status.in_(UNFINISHED), _lease_free(now), _runnable(now), ~blocked)
             .order_by(activation.c.seq)
             .limit(limit)
         )
@@ -205,23 +218,49 @@ class ActivationRepository:
     async def claim(self, id: str, owner: str, until: datetime, now: datetime) -> bool:
         result = await self.conn.execute(
             update(activation)
-            .where(activation.c.id == id, activation.c.status.in_(UNFINISHED), _lease_free(now))
+            .where(activation.c.id == id, activation.c.status.in_(UNFINISHED), _lease_free(now), _runnable(now))
             .values(lease_owner=owner, lease_expires=until, updated_at=now)
         )
         return result.rowcount == 1
 
     async def renew(self, ids: Iterable[str], owner: str, until: datetime) -> set[str]:
-        """Extend the leases `owner` still holds; returns the ids it still holds."""
-        wanted = list(ids)
+        """Extend the leases `owner` still holds; returns the ids another runner holds now (lost).
+
+        An id nobody holds is not lost: its runner finished or let it go a moment ago.
+
+        Rows are locked in one order (by id) and a row locked by someone else is skipped, not waited for: on
+        this server that is its own work recording a step (`touch` extends the lease too), elsewhere it is a
+        request or a claim that is over in a moment. So renewal never waits behind work and never deadlocks.
+        """
+        wanted = sorted(set(ids))
         if not wanted:
             return set()
+        mine = and_(activation.c.id.in_(wanted), activation.c.lease_owner == owner)
+        if self._postgres:
+            locked = select(activation.c.id).where(mine).order_by(activation.c.id).with_for_update(skip_locked=True)
+            ready = list((await self.conn.execute(locked)).scalars())
+            if ready:
+                await self.conn.execute(update(activation).where(activation.c.id.in_(ready)).values(
+                    lease_expires=until))
+        else:
+            await self.conn.execute(update(activation).where(mine).values(lease_expires=until))
+        others = select(activation.c.id).where(
+            activation.c.id.in_(wanted), activation.c.lease_owner.is_not(None), activation.c.lease_owner != owner)
+        return set((await self.conn.execute(others)).scalars())
+
+    async def extend(self, id: str, owner: str, until: datetime) -> None:
+        """Extend `owner`'s lease (never shorten it): the last statement of a runner's transaction."""
         await self.conn.execute(
             update(activation)
-            .where(activation.c.id.in_(wanted), activation.c.lease_owner == owner)
+            .where(activation.c.id == id, activation.c.lease_owner == owner, activation.c.lease_expires < until)
             .values(lease_expires=until)
         )
-        held = select(activation.c.id).where(activation.c.id.in_(wanted), activation.c.lease_owner == owner)
-        return set((await self.conn.execute(held)).scalars())
+
+    async def holder(self, id: str) -> str | None:
+        """Who holds the lease on `id` now (None: nobody)."""
+        stmt = select(activation.c.lease_owner).where(activation.c.id == id)
+        value = (await self.conn.execute(stmt)).scalar_one_or_none()
+        return None if value is None else str(value)
 
     async def release(self, ids: Iterable[str], owner: str) -> None:
         wanted = list(ids)
@@ -232,7 +271,9 @@ class ActivationRepository:
                 .values(lease_owner=None, lease_expires=None)
             )
 
-    async def touch(self, id: str, owner: str, now: datetime, *, count_done: bool = False) -> int | None:
+    async def touch(
+        self, id: str, owner: str, now: datetime, *, count_done: bool = False, until: datetime | None = None
+    ) -> int | None:
         """Check the lease and serialise writers of one activation; returns the success counter, None if lost.
 
         Every transaction of the runner that records an outcome begins here: the row lock it takes orders
@@ -240,6 +281,8 @@ class ActivationRepository:
         lost its lease from recording anything.
         """
         values: dict[str, Any] = {"updated_at": now}
+        if until is not None:  # recording work proves the runner alive: the lease is extended with it
+            values["lease_expires"] = until
         if count_done:
             values["done_count"] = activation.c.done_count + 1
         stmt = (
@@ -269,13 +312,14 @@ class ActivationRepository:
 
     async def amend_step(
         self, step_id: str, *, to_state: str | None, changes: list[dict[str, Any]], by_value: list[str],
-        action: str | None,
+        action: str | None, correlation_id: str | None = None,
     ) -> bool:
-        """Change what a step will do, only while it has not started."""
+        """Change what a step will do, only while it has not started (`correlation_id`: the amending request)."""
         result = await self.conn.execute(
             update(activation_step)
             .where(activation_step.c.id == step_id, activation_step.c.status == "pending")
-            .values(to_state=to_state, changes=changes, by_value=by_value, action=action)
+            .values(to_state=to_state, changes=changes, by_value=by_value, action=action,
+                    correlation_id=correlation_id)
         )
         return result.rowcount == 1
 

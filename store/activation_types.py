@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-UNFINISHED = ("queued", "running", "compensating")
+UNFINISHED = ("queued", "running", "compensating")  # "held" is a condition of these, not a status
 HEAVY_COLUMNS = ("changes", "before_doc", "after_doc")
 
 
@@ -32,10 +32,21 @@ class ActivationRow:
     created_at: datetime
     updated_at: datetime
     tenant: str = "default"
+    held_reason: str | None = None
+    held_at: datetime | None = None
+    failures: int = 0
+    failing_since: datetime | None = None
+    retry_after: datetime | None = None
+    jeopardy_at: datetime | None = None
+    operator_log: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
         return self.status not in UNFINISHED
+
+    @property
+    def held(self) -> bool:
+        return self.held_reason is not None
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class StepRow:
     error: str | None
     started_at: datetime | None
     finished_at: datetime | None
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,9 @@ def activation_row(r: Any) -> ActivationRow:
         cancel_requested=bool(r.cancel_requested), cancelled_by=r.cancelled_by, delete_root=bool(r.delete_root),
         monitors=list(r.monitors or []), lease_owner=r.lease_owner, lease_expires=r.lease_expires,
         done_count=int(r.done_count), base_url=r.base_url, correlation_id=r.correlation_id, actor=r.actor,
-        error=r.error, created_at=r.created_at, updated_at=r.updated_at, tenant=r.tenant,
+        error=r.error, created_at=r.created_at, updated_at=r.updated_at, tenant=r.tenant, held_reason=r.held_reason,
+        held_at=r.held_at, failures=int(r.failures or 0), failing_since=r.failing_since, retry_after=r.retry_after,
+        jeopardy_at=r.jeopardy_at, operator_log=list(r.operator_log or []),
     )
 
 
@@ -92,7 +106,7 @@ def step_row(r: Any) -> StepRow:
         changes=list(r.changes or []), by_value=list(r.by_value or []), action=r.action, status=r.status,
         compensation=r.compensation, before_doc=r.before_doc, after_doc=r.after_doc, attempts=int(r.attempts),
         done_order=r.done_order, result=r.result, error=r.error, started_at=r.started_at,
-        finished_at=r.finished_at,
+        finished_at=r.finished_at, correlation_id=getattr(r, "correlation_id", None),
     )
 
 

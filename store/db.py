@@ -54,6 +54,7 @@ class Database:
         # SQLite has one writer at a time; writers of this process queue here instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between retries (other processes still meet the busy timeout).
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
+        self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
 
     @property
     def is_postgres(self) -> bool:
@@ -89,5 +90,36 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
 
+    @asynccontextmanager
+    async def side_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on a connection that client load and background work cannot take away (PostgreSQL:
+        a small pool of its own), for what must not wait behind them, such as renewing leases. SQLite has one
+        writer at a time anyway: there it is an ordinary transaction."""
+        if not self.is_postgres:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        if self._side is None:
+            self._side = create_async_engine(self.url, pool_size=2, max_overflow=0, pool_pre_ping=True)
+        async with self._side.connect() as conn, conn.begin():
+            yield conn
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._side is not None:
+            await self._side.dispose()
+
+
+# SQLSTATEs worth trying again: serialization_failure, deadlock_detected, lock_not_available.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def transient_error(exc: BaseException) -> bool:
+    """True for a database error that succeeds when the transaction is simply run again (deadlock victim,
+    serialisation failure, SQLite busy)."""
+    orig = getattr(exc, "orig", None) or exc
+    for attr in ("sqlstate", "pgcode"):
+        if getattr(orig, attr, None) in TRANSIENT_SQLSTATES:
+            return True
+    text = f"{type(orig).__name__}: {orig}"
+    return any(word in text for word in ("DeadlockDetected", "SerializationError", "database is locked"))

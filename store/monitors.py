@@ -82,9 +82,11 @@ class MonitorRepository:
         stmt = select(*_COLUMNS).where(monitor.c.source_id.in_(source_ids), self._mine()).order_by(monitor.c.created_at)
         return [_row(r) for r in (await self.conn.execute(stmt)).all()]
 
-    async def search(self, query: ListQuery, limit: int) -> tuple[list[MonitorRow], int]:
-        rows, total = await search_page(self.conn, MONITORS, query, limit, _COLUMNS, self.tenant)
-        return [_row(r) for r in rows], total
+    async def search(
+        self, query: ListQuery, limit: int
+    ) -> tuple[list[MonitorRow], int, list[tuple[object, ...]]]:
+        rows, total, keys = await search_page(self.conn, MONITORS, query, limit, _COLUMNS, self.tenant)
+        return [_row(r) for r in rows], total, keys
 
     async def insert(
         self, id: str, doc: dict[str, Any], *, source_id: str | None, correlation_id: str | None, now: datetime

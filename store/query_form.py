@@ -44,14 +44,32 @@ class SortKey:
 
 
 @dataclass(frozen=True)
+class Keyset:
+    """A stretch of a sorted list, between positions named by value: a row's sort key values and its id (as
+    `Page.keys` gives). Unlike an offset, a position does not shift when rows are inserted or deleted.
+
+    Rows strictly after `after` and strictly before `before` (either may be open); `from_end` takes the page
+    from the end of that stretch instead of its start (the rows still come in the list's order).
+    """
+
+    after: tuple[object, ...] | None = None
+    before: tuple[object, ...] | None = None
+    from_end: bool = False
+
+
+@dataclass(frozen=True)
 class ListQuery:
-    """One page of a filtered, sorted collection. `limit=None` means the server's page bound."""
+    """One page of a filtered, sorted collection. `limit=None` means the server's page bound.
+
+    With `keyset`, the page is taken from the stretch of the list it names, instead of at `offset`.
+    """
 
     conditions: tuple[Condition, ...] = ()
     sort: tuple[SortKey, ...] = ()
     offset: int = 0
     limit: int | None = None
     fields: frozenset[str] | None = field(default=None)
+    keyset: Keyset | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,8 @@ class Page:
     """Items of one page plus the count of every match of the filter.
 
     `versions` holds the entity version of each item, in order, when the resource is versioned (GraphQL
-    hands it out as the item's etag); it is empty otherwise.
+    hands it out as the item's etag); it is empty otherwise. `keys` holds each item's position for a `Keyset`
+    (its sort key values, then its id).
     """
 
     items: list[dict[str, object]]
@@ -67,3 +86,4 @@ class Page:
     offset: int
     limit: int
     versions: list[int] = field(default_factory=list)
+    keys: list[tuple[object, ...]] = field(default_factory=list)  # each item's Keyset values, in order

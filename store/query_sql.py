@@ -144,26 +144,68 @@ def where_clause(dt: DocTable, conditions: Sequence[Condition]) -> ColumnElement
     return and_(true(), *(condition_sql(dt, c) for c in conditions))
 
 
-def _ordered(col: ColumnElement[Any], descending: bool) -> UnaryExpression[Any]:
-    if isinstance(col.type, String):
-        col = CodePointOrder(col)
-    return (col.desc() if descending else col.asc()).nulls_last()
+def _text_order(col: ColumnElement[Any]) -> ColumnElement[Any]:
+    return CodePointOrder(col) if isinstance(col.type, String) else col
 
 
-def _sort_exprs(dt: DocTable, key: SortKey) -> list[UnaryExpression[Any]]:
+def _sort_columns(dt: DocTable, key: SortKey) -> list[ColumnElement[Any]]:
     """Projections sort by their column. Other paths sort by their indexed values, instants first, then
     numbers, then text; a path with several values (an array) sorts by its least value ascending and its
     greatest descending. Missing values sort last either way."""
     col = dt.column(key.dotted)
     if col is not None:
-        return [_ordered(col, key.descending)]
+        return [col]
     attrs = dt.attrs
     aggregate = func.max if key.descending else func.min
     owned = and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == key.dotted)
     return [
-        _ordered(select(aggregate(value)).where(owned).scalar_subquery(), key.descending)
+        select(aggregate(value)).where(owned).scalar_subquery()
         for value in (attrs.c.value_time, attrs.c.value_num, attrs.c.value_text)
     ]
+
+
+def _sort_plan(dt: DocTable, query: ListQuery) -> list[tuple[ColumnElement[Any], bool]]:
+    """Every (expression, descending) the list is ordered by; the id (ascending) comes last, so that the order
+    is total and a row's position is its values of these expressions (`Page.keys`)."""
+    plan = [(col, key.descending) for key in query.sort for col in _sort_columns(dt, key)]
+    plan.append((dt.table.c.id, False))  # the primary key's own order: its index serves unsorted pages
+    return plan
+
+
+def _ordered(col: ColumnElement[Any], descending: bool, reverse: bool) -> UnaryExpression[Any]:
+    """Nulls last in the list's order; `reverse` reads the list from its end (nulls first)."""
+    col = _text_order(col)
+    if reverse:
+        return col.asc().nulls_first() if descending else col.desc().nulls_first()
+    return (col.desc() if descending else col.asc()).nulls_last()
+
+
+def _beyond(col: ColumnElement[Any], descending: bool, value: Any, before: bool) -> ColumnElement[bool]:
+    """Rows whose `col` comes after `value` in the list's order (before it, with `before`); nulls sort last."""
+    col = _text_order(col)
+    if value is None:
+        return col.is_not(None) if before else false()
+    earlier: ColumnElement[bool] = col > value if descending else col < value
+    if before:
+        return earlier
+    later: ColumnElement[bool] = col < value if descending else col > value
+    return or_(later, col.is_(None))
+
+
+def _same(col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return col.is_(None) if value is None else _text_order(col) == value
+
+
+def keyset_clause(plan: list[tuple[ColumnElement[Any], bool]], values: tuple[object, ...], before: bool
+                  ) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the position `values` names, in the lexicographic order of `plan`."""
+    if len(values) != len(plan):
+        raise BadValue("cursor", "the cursor was issued for another sort")
+    options = []
+    for i, ((col, descending), value) in enumerate(zip(plan, values, strict=True)):
+        equal = [_same(c, v) for (c, _), v in zip(plan[:i], values[:i], strict=True)]
+        options.append(and_(*equal, _beyond(col, descending, value, before)))
+    return or_(*options)
 
 
 def _in_tenant(dt: DocTable, stmt: Select[Any], tenant: str | None) -> Select[Any]:
@@ -173,11 +215,24 @@ def _in_tenant(dt: DocTable, stmt: Select[Any], tenant: str | None) -> Select[An
 def page_select(
     dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any], tenant: str | None = None
 ) -> Select[Any]:
-    """One page of matches, sorted by the query's keys and then by id, so that paging is stable."""
-    stmt = _in_tenant(dt, select(*columns).where(where_clause(dt, query.conditions)), tenant)
-    order = [expr for k in query.sort for expr in _sort_exprs(dt, k)]
-    order.append(dt.table.c.id.asc())  # the primary key's own order: its index serves unsorted pages
-    return stmt.order_by(*order).offset(query.offset).limit(limit)
+    """One page of matches, sorted by the query's keys and then by id, so that paging is stable.
+
+    Each row carries, after `columns`, its position: the values of the sort expressions and its id. With a
+    keyset the page is cut from the stretch it names (offset is ignored); `from_end` reads backwards, so the
+    rows arrive in reverse order (search_page turns them around).
+    """
+    plan = _sort_plan(dt, query)
+    keys = [col.label(f"_key{i}") for i, (col, _) in enumerate(plan)]
+    where = where_clause(dt, query.conditions)
+    keyset = query.keyset
+    if keyset is not None and keyset.after is not None:
+        where = and_(where, keyset_clause(plan, keyset.after, False))
+    if keyset is not None and keyset.before is not None:
+        where = and_(where, keyset_clause(plan, keyset.before, True))
+    reverse = keyset is not None and keyset.from_end
+    stmt = _in_tenant(dt, select(*columns, *keys).where(where), tenant)
+    stmt = stmt.order_by(*(_ordered(col, desc, reverse) for col, desc in plan))
+    return stmt.offset(query.offset if keyset is None else 0).limit(limit)
 
 
 def count_select(dt: DocTable, query: ListQuery, tenant: str | None = None) -> Select[Any]:
@@ -192,17 +247,20 @@ _CLIENT_DATA_ERRORS = ("2201B", "22025", "2200C")
 async def search_page(
     conn: AsyncConnection, dt: DocTable, query: ListQuery, limit: int, columns: Sequence[Any],
     tenant: str | None = None,
-) -> tuple[list[Any], int]:
-    """(rows of one page, count of every match) in two statements, whatever the size of the table.
+) -> tuple[list[Any], int, list[tuple[object, ...]]]:
+    """(rows of one page, count of every match, each row's position) in two statements, whatever the size of
+    the table. A position is the row's values of the sort expressions and its id (for a `Keyset`).
 
     A pattern Python accepts but the database refuses (PostgreSQL regexes are POSIX AREs) is a BadValue.
     `tenant` confines the rows and the count to one tenant (None: every tenant).
     """
     try:
         total = int((await conn.execute(count_select(dt, query, tenant))).scalar_one())
-        if total <= query.offset or limit == 0:
-            return [], total
+        if limit == 0 or (query.keyset is None and total <= query.offset) or total == 0:
+            return [], total, []
         rows = list((await conn.execute(page_select(dt, query, limit, columns, tenant))).all())
+        if query.keyset is not None and query.keyset.from_end:
+            rows.reverse()
     except DBAPIError as exc:
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         if code in _CLIENT_DATA_ERRORS:
@@ -210,4 +268,5 @@ async def search_page(
             path = regexes[0] if len(regexes) == 1 else "filter"
             raise BadValue(path, f"the database refuses the pattern: {str(exc.orig).splitlines()[0]}") from exc
         raise
-    return rows, total
+    width = len(columns)
+    return rows, total, [tuple(row[width:]) for row in rows]

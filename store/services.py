@@ -168,10 +168,12 @@ class ServiceRepository:
         stmt = select(service.c.id).where(service.c.id.in_(wanted), service.c.tenant != self.tenant)
         return set((await self.conn.execute(stmt)).scalars())
 
-    async def search(self, query: ListQuery, limit: int) -> tuple[list[ServiceRow], int]:
-        """One page of matching services and the count of every match: two statements."""
-        rows, total = await search_page(self.conn, SERVICES, query, limit, _COLUMNS, self.tenant)
-        return [_row(r) for r in rows], total
+    async def search(
+        self, query: ListQuery, limit: int
+    ) -> tuple[list[ServiceRow], int, list[tuple[object, ...]]]:
+        """One page of matching services, the count of every match and each row's position: two statements."""
+        rows, total, keys = await search_page(self.conn, SERVICES, query, limit, _COLUMNS, self.tenant)
+        return [_row(r) for r in rows], total, keys
 
     async def insert(self, id: str, doc: dict[str, Any], links: Sequence[Link], now: datetime) -> None:
         await self.conn.execute(

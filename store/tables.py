@@ -219,6 +219,14 @@ activation = Table(
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Fallout (docs/activation.md, "Held work"): parked for an operator, bounded retries, jeopardy.
+    Column("held_reason", Text),  # not null: held, nobody claims it until an operator acts
+    Column("held_at", DateTime(timezone=True)),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),  # unexpected errors in a row
+    Column("failing_since", DateTime(timezone=True)),
+    Column("retry_after", DateTime(timezone=True)),  # not claimed before this (backoff after an error)
+    Column("jeopardy_at", DateTime(timezone=True)),  # flagged running longer than expected
+    Column("operator_log", Doc),  # [{"action", "by", "reason", "at"}]
 )
 
 activation_step = Table(
@@ -245,4 +253,5 @@ activation_step = Table(
     Column("error", Text),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("correlation_id", String(255)),  # the request that last shaped this step (an amend), if not the plan's
 )

@@ -69,6 +69,14 @@ class Store:
                     log.exception("events-committed hook failed")
 
     @asynccontextmanager
+    async def side_write(self) -> AsyncIterator[UnitOfWork]:
+        """A write on a connection of its own (Database.side_transaction): for leases, never for events.
+
+        Background work only, so it spans every tenant."""
+        async with self.db.side_transaction() as conn:
+            yield UnitOfWork(conn, ALL_TENANTS)
+
+    @asynccontextmanager
     async def read(self, tenant: str | None) -> AsyncIterator[UnitOfWork]:
         async with self.db.read() as conn:
             yield UnitOfWork(conn, tenant)

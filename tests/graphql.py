@@ -18,7 +18,7 @@ POLYMORPHIC = {
 }
 # Fields that are not TMF attributes: navigation, history and server metadata.
 NOT_TMF = {"supportingServices", "bundles", "dependencies", "dependents", "descendants", "monitors", "revisions",
-           "etag", "document", "extensions", "service"}
+           "etag", "document", "extensions", "service", "nodeId"}
 
 _SCHEMA = build_schema()._schema
 

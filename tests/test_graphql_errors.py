@@ -118,7 +118,7 @@ async def test_validation_error_names_the_attribute(app: Starlette, client: http
     service = await create(client, app)
     both = (await ok(client, PATCH, {"id": service["id"], "merge": {}, "json": []}))["patchService"]
     assert (both["__typename"], both["path"], both["message"]) == (
-        "ValidationError", None, "give exactly one of mergePatch and jsonPatch"
+        "ValidationError", None, "give exactly one of update, operations, mergePatch and jsonPatch"
     )
     not_patchable = (await ok(client, PATCH, {"id": service["id"], "merge": {"href": "x"}}))["patchService"]
     assert (not_patchable["__typename"], not_patchable["path"]) == ("ValidationError", "href")

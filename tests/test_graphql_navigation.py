@@ -154,8 +154,8 @@ async def test_monitors_and_revisions_of_a_service(app: Starlette, client: httpx
     assert datetime.fromisoformat(patch["at"]) >= datetime.fromisoformat(create["at"])
 
     again = await ok(client, """{ monitor(id: "mon-1") { id state service { name } }
-                                  monitors(filter: {states: ["InProgress"]}) { totalCount nodes { id } }
-                                  done: monitors(filter: {states: ["Completed"]}) { totalCount } }""")
+                                  monitors(filter: {states: [InProgress]}) { totalCount nodes { id } }
+                                  done: monitors(filter: {states: [Completed]}) { totalCount } }""")
     assert again["monitor"] == {"id": "mon-1", "state": "InProgress", "service": {"name": "A"}}
     assert again["monitors"] == {"totalCount": 1, "nodes": [{"id": "mon-1"}]}
     assert again["done"] == {"totalCount": 3}  # C and A created, A patched (B's cycle was stored directly)

@@ -25,6 +25,7 @@ def chain(root: str, size: int) -> dict[str, Any]:
 def crash(h: Harness) -> None:
     """The server dies: its tasks stop where they are, nothing more is recorded, its leases stay taken."""
     runner = h.resolvers.engine.runner
+    runner.keeper._stop.set()  # its lease keeper (a thread) dies with it: no more renewals
     for task in [*runner._tasks, *runner._running.values()]:
         task.cancel()
 

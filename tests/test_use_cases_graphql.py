@@ -150,7 +150,7 @@ async def test_monitor_a_long_running_creation(h: Harness) -> None:
     await asyncio.wait_for(gate.entered.wait(), WAIT)
     during = await ok(h.client, """query($id: ID!, $m: ID!) {
         service(id: $id) { state document } monitor(id: $m) { state outcome }
-        monitors(filter: {states: ["InProgress"]}) { nodes { id } } }""", {"id": sid, "m": monitor_id})
+        monitors(filter: {states: [InProgress]}) { nodes { id } } }""", {"id": sid, "m": monitor_id})
     assert during["service"]["state"] is None  # as-is: nothing exists in the network yet
     (under_way,) = during["service"]["document"]["x-activation"]
     assert under_way["status"] == "running" and under_way["monitor"]["id"] == monitor_id

@@ -58,5 +58,5 @@ async def stored(app: Starlette, id: str) -> Stored:
         row = await uow.services.get(id)
         revisions = [(r.version, r.operation, r.correlation_id) for r in await uow.services.revisions([id])]
         last_event = await uow.outbox.last_seq()
-        _rows, count = await uow.services.search(ListQuery(), 0)
+        _rows, count, _keys = await uow.services.search(ListQuery(), 0)
     return Stored(row.doc if row else None, row.version if row else None, revisions, last_event, count)

@@ -67,6 +67,9 @@ async def refresh(app: Any) -> None:
     async with resolvers.store.read(ALL_TENANTS) as uow:
         last = await uow.outbox.last_seq()
         hubs, _ = await uow.hubs.page(0, 10_000)
+    stats = getattr(resolvers.engine.runner, "stats", None)
+    for stat, figure in (stats() if stats is not None else {}).items():
+        telemetry.RUNNER.labels(stat=stat).set(figure)
     telemetry.OUTBOX_LAG.set(max(0, last - events.relay.cursor))
     telemetry.HUB_BACKLOG.clear()
     for hub in hubs:

@@ -8,7 +8,12 @@ Crash safety rests on three records, each committed before the next thing happen
    restored to the document it had before the step.
 A runner that dies between 1 and 2 leaves the step `running`: whoever resumes the activation sends it again
 with the same step id (drivers are idempotent per step id), so no work is ever sent under two ids.
-Every transaction begins by checking the lease (`touch`): a runner that lost it records nothing.
+Every transaction begins by checking the lease (`touch`, which extends it too): a runner that lost it records
+nothing, and right before every driver call the runner confirms it still holds the lease (`lease_ok`).
+Resumption reads the facts, never a runner's memory: a failure recorded by an earlier runner stops an atomic
+activation from starting anything new and sends it to compensation, however often servers died in between.
+Transient driver failures are retried within `RetryPolicy`; when the retries run out, or a compensation
+cannot complete, the activation is *held* for an operator (docs/activation.md, "Held work").
 Locks are taken in one order everywhere, services before activations (requests do the same), so that
 PostgreSQL never sees two transactions waiting for each other.
 """
@@ -19,71 +24,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from resolvers import telemetry
 from resolvers.activation import observe, progress
-from resolvers.activation.drivers import DriverRegistry, Step
-from resolvers.activation.notify import Notifier
+from resolvers.activation.drivers import DriverError, Step
+from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.activation.writes import apply_doc, delete_service
 from resolvers.context import RequestContext
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
-from resolvers.rules.lifecycle import Lifecycle
 from store.activation_repo import ActivationRow, StepRow
-from store.uow import ALL_TENANTS, Store, UnitOfWork
+from store.uow import ALL_TENANTS, UnitOfWork
 
 log = logging.getLogger("tmf640.engine")
-T = TypeVar("T")
-
-
-class LeaseLost(Exception):
-    """Another runner holds this activation now: stop without recording anything."""
-
-
-class Stopping(Exception):
-    """The server is shutting down: leave the activation as recorded (a driver call under way stays in doubt)."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class ExecutionEnv:
-    """What executions share: the store, the rules, the drivers, and the runner's identity."""
-
-    store: Store
-    lifecycle: Lifecycle
-    drivers: DriverRegistry
-    notifier: Notifier
-    owner: str
-    concurrency: int = 8
-    compensation_attempts: int = 3
-    compensation_backoff: float = 0.2
-    progress_seconds: float = 0.5  # a Monitor's per-member summary is rewritten at most this often while it runs
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def outside(self, work: Awaitable[T]) -> T:
-        """Await a driver call (or a pause) unless the server stops first.
-
-        Stopping interrupts only what happens outside the database: a transaction is never cut in half.
-        """
-        task = asyncio.ensure_future(work)
-        stop = asyncio.ensure_future(self.stopping.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        raise Stopping()
 
 
 class Execution:
@@ -98,7 +58,7 @@ class Execution:
             telemetry.set_context(**observe.ids_of(act))
         for _ in range(3):  # a cancel that lands while finishing sends the activation back to compensation
             act = await self._load()
-            if act is None or act.finished:
+            if act is None or act.finished or act.held:
                 return
             failed = False
             if not (act.cancel_requested or act.status == "compensating"):
@@ -106,7 +66,7 @@ class Execution:
                     await self._set_status("running")
                 failed = await self._forward()
                 act = await self._load()
-                if act is None:
+                if act is None or act.held:
                     return
             if act.cancel_requested or act.status == "compensating" or (failed and act.policy == "atomic"):
                 await self._compensate()
@@ -120,16 +80,21 @@ class Execution:
         steps = await self._steps()
         status = {s.id: s.status for s in steps}
         atomic = (await self._load_checked()).policy == "atomic"
+        # A failure an earlier runner recorded is a fact: an atomic activation starts nothing more (not even
+        # the in-doubt steps, which compensation undoes); a partial one carries on with what does not depend on it.
+        failed = any(s.status == "failed" for s in steps)
+        if failed and atomic:
+            return True
         running: dict[asyncio.Task[str], str] = {}
         for s in steps:
             if s.status == "running":  # in doubt: the previous runner died during the call
                 running[asyncio.create_task(self._redo(s))] = s.id
-        failed = False
         try:
             while True:
                 if self.env.stopping.is_set():
                     raise Stopping()
-                stop = (failed and atomic) or (await self._load_checked()).cancel_requested
+                act = await self._load_checked()
+                stop = (failed and atomic) or act.cancel_requested or act.held
                 if not stop:
                     await self._launch(steps, status, running)
                 if not running:
@@ -163,7 +128,7 @@ class Execution:
 
     async def _block(self, step: StepRow, blockers: list[str]) -> None:
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.finish_step(
                 step.id, status="cancelled", now=now, expect=("pending",),
@@ -174,12 +139,12 @@ class Execution:
     async def _start(self, step: StepRow) -> str:
         """Decide the step against the as-is service and record it as running; then call the driver."""
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             row = await uow.services.get(step.service_id, for_update=True)  # lock order: service, activation
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             fresh = await uow.activations.step(step.id)
-            if act.cancel_requested or fresh is None or fresh.status != "pending":
+            if act.cancel_requested or act.held or fresh is None or fresh.status != "pending":
                 return fresh.status if fresh is not None else "cancelled"
             try:
                 if row is None:
@@ -196,7 +161,7 @@ class Execution:
                     step.id, status="succeeded", now=now, expect=("pending",), done_order=order, action=None,
                     from_state=res.from_state, before=res.before, after=res.after,
                 )
-                await apply_doc(uow, self._ctx(act), step.service_id, res.after, now,
+                await apply_doc(uow, self._ctx(act, fresh), step.service_id, res.after, now,
                                 operation=self._operation(act), by_value=fresh.by_value)
                 await self._progress(uow, now)
                 return "succeeded"
@@ -209,7 +174,7 @@ class Execution:
         log.info("step %s in doubt: sending it again", step.id,
                  extra={"event": "step_retry", "step_id": step.id, "service_id": step.service_id})
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.retry_step(step.id, now)
         return await self._call(await self._step(step.id))
@@ -219,15 +184,30 @@ class Execution:
         call = self._driver_step(act, step)
         result: dict[str, Any] | None = None
         error: str | None = None
-        try:
-            result = await self.env.outside(self.env.drivers.for_service(call.service).execute(call))
-        except Stopping:
-            raise
-        except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
-            error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        began, retries = time.monotonic(), 0
+        while True:
+            await self._guard()
+            try:
+                result = await self.env.outside(self.env.drivers.for_service(call.service).execute(call))
+                break
+            except Stopping:
+                raise
+            except DriverError as exc:
+                if not exc.retryable:
+                    error = exc.message
+                    break
+                if self.env.retry.exhausted(retries, time.monotonic() - began):
+                    await self._hold(f"driver unreachable: step {step.id} ({step.action} of service "
+                                     f"{step.service_id}) failed {retries + 1} times: {exc.message}")
+                retries += 1
+                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries)
+                await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
+            except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
+                error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                break
         observe.step_done(self.env.drivers, call, error)
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await uow.services.get(step.service_id, for_update=True)
             order = await self._touch(uow, now, count_done=error is None)
             if error is not None:
@@ -238,7 +218,7 @@ class Execution:
                                                      done_order=order):
                 current = await uow.activations.step(step.id)
                 return current.status if current else "failed"
-            await apply_doc(uow, self._ctx(act), step.service_id, step.after_doc or {}, now,
+            await apply_doc(uow, self._ctx(act, step), step.service_id, step.after_doc or {}, now,
                             operation=self._operation(act), by_value=step.by_value)
             await self._progress(uow, now)
         return "succeeded"
@@ -248,7 +228,7 @@ class Execution:
     async def _compensate(self) -> None:
         """Undo what succeeded, newest first, one at a time; steps never started are cancelled."""
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             act = await self._load_checked(uow)
             reason = "cancelled" if act.cancel_requested else "not started: the activation failed"
@@ -269,16 +249,16 @@ class Execution:
 
     async def _undo(self, step: StepRow) -> None:
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.set_compensation(step.id, "running")
         act = await self._load_checked()
         error: str | None = None
         if step.action is not None:
             call = self._driver_step(act, step)
-            for attempt in range(self.env.compensation_attempts):
-                if attempt:
-                    await self.env.outside(asyncio.sleep(self.env.compensation_backoff * 2 ** (attempt - 1)))
+            began, retries = time.monotonic(), 0
+            while True:
+                await self._guard()
                 try:
                     await self.env.outside(self.env.drivers.for_service(call.service).compensate(call))
                     error = None
@@ -287,26 +267,34 @@ class Execution:
                     raise
                 except Exception as exc:
                     error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                    refused = isinstance(exc, DriverError) and not exc.retryable
+                    if refused or self.env.retry.exhausted(retries, time.monotonic() - began):
+                        break
+                    retries += 1
+                    await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await uow.services.get(step.service_id, for_update=True)
             await self._touch(uow, now)
             if error is None:
                 await uow.activations.set_compensation(step.id, "done")
                 if step.before_doc is not None:
-                    await apply_doc(uow, self._ctx(act), step.service_id, step.before_doc, now,
+                    await apply_doc(uow, self._ctx(act, step), step.service_id, step.before_doc, now,
                                     operation="compensate")
-            else:
-                await uow.activations.set_compensation(step.id, "failed", error=f"compensation failed: {error}")
-            await self._progress(uow, now)
+                await self._progress(uow, now)
+                observe.compensated(step.id, step.service_id, None)
+                return
+            await uow.activations.set_compensation(step.id, "failed", error=f"compensation failed: {error}")
         observe.compensated(step.id, step.service_id, error)
+        await self._hold(f"compensation cannot complete: step {step.id} ({step.action} of service "
+                         f"{step.service_id}): {error}")
 
     # ---- the end -----------------------------------------------------------------------------------------
 
     async def _finish(self) -> bool:
         """Record the outcome and finish the Monitors; False when a cancel arrived and work must be undone."""
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             act = await self._load_checked(uow)
             if act.delete_root:
                 await uow.services.get(act.root_id, for_update=True)
@@ -341,14 +329,45 @@ class Execution:
         return {"create": "state", "delete": "state"}.get(act.operation, act.operation)
 
     @staticmethod
-    def _ctx(act: ActivationRow) -> RequestContext:
-        return progress.context_of(act)
+    def _ctx(act: ActivationRow, step: StepRow | None = None) -> RequestContext:
+        """The context a change is recorded under: the request that last shaped the step (an amend), else
+        the one that submitted the activation."""
+        return progress.context_of(act, step.correlation_id if step is not None else None)
 
     async def _touch(self, uow: UnitOfWork, now: datetime, *, count_done: bool = False) -> int:
-        order = await uow.activations.touch(self.id, self.env.owner, now, count_done=count_done)
+        until = now + timedelta(seconds=self.env.lease_seconds)
+        order = await uow.activations.touch(self.id, self.env.owner, now, count_done=count_done, until=until)
         if order is None:
             raise LeaseLost(self.id)
         return order
+
+    @contextlib.asynccontextmanager
+    async def _recording(self) -> AsyncIterator[UnitOfWork]:
+        """A transaction of this execution. Its last statement extends the lease again: a transaction slowed
+        down by an overloaded machine holds the activation's row (other servers skip locked rows when they
+        claim) and leaves the lease fresh when it commits, so the lease never lapses in between."""
+        async with self.env.store.write(ALL_TENANTS) as uow:
+            yield uow
+            until = _now() + timedelta(seconds=self.env.lease_seconds)
+            await uow.activations.extend(self.id, self.env.owner, until)
+
+    async def _guard(self) -> None:
+        """Right before a driver call: stop here unless this runner still holds the lease."""
+        if self.env.stopping.is_set():
+            raise Stopping()
+        if not await self.env.lease_ok(self.id):
+            raise LeaseLost(self.id)
+
+    async def _hold(self, reason: str) -> None:
+        """Park the activation for an operator with `reason` (the Monitor shows it; an event announces it)."""
+        now = _now()
+        async with self._recording() as uow:
+            await self._touch(uow, now)
+            await uow.activations.hold(self.id, self.env.owner, reason, now)
+            ids = await progress.publish(uow, await self._load_checked(uow), now, final=False)
+        self.env.notifier.notify(ids)  # waiters see the held condition at once
+        log.warning("activation %s held: %s", self.id, reason)
+        raise Held(reason)
 
     async def _progress(self, uow: UnitOfWork, now: datetime, *, force: bool = False) -> None:
         """Rewrite the Monitors' summary, at most every `progress_seconds` (a big bundle has many steps)."""
@@ -360,7 +379,7 @@ class Execution:
 
     async def _set_status(self, status: str) -> None:
         now = _now()
-        async with self.env.store.write(ALL_TENANTS) as uow:
+        async with self._recording() as uow:
             await self._touch(uow, now)
             await uow.activations.set_status(self.id, status, now)
 

@@ -122,7 +122,7 @@ class Intake:
         if decision is Decision.AMEND:
             act, step = live[-1]
             before_tail, _ = predict(row.doc, chain[: chain.index((act, step))])
-            if await self._amend(uow, act, step, before_tail, predicted, me, requested, monitor_id, now):
+            if await self._amend(uow, ctx, act, step, before_tail, predicted, me, requested, monitor_id, now):
                 return await self._monitor(uow, ctx, info, act.id, monitor_id, sid, "patch", now, role="amend")
             decision = Decision.QUEUE
         notify: list[str] = []
@@ -167,7 +167,7 @@ class Intake:
         return Submitted(sub.monitor, notify + sub.notify, sub.queued)
 
     async def _amend(
-        self, uow: UnitOfWork, act: ActivationRow, step: StepRow, before_tail: dict[str, Any],
+        self, uow: UnitOfWork, ctx: RequestContext, act: ActivationRow, step: StepRow, before_tail: dict[str, Any],
         predicted: dict[str, Any], me: documents.NewService, requested: str | None, monitor_id: str,
         now: datetime,
     ) -> bool:
@@ -177,7 +177,8 @@ class Intake:
         changes = step.changes + patching.diff(without_state(predicted), without_state(me.doc))
         target = Target(step.service_id, before_tail, to_state, changes)
         if not await uow.activations.amend_step(
-            step.id, to_state=to_state, changes=changes, by_value=step.by_value, action=target.action
+            step.id, to_state=to_state, changes=changes, by_value=step.by_value, action=target.action,
+            correlation_id=ctx.correlation_id,
         ):
             return False
         await _join(uow, act.id, monitor_id, "amend", now)

@@ -15,10 +15,12 @@ from store.uow import UnitOfWork
 SUCCESS_CODES = {"create": 201, "patch": 200, "delete": 204}
 
 
-def context_of(act: ActivationRow) -> RequestContext:
-    """The request context an activation was submitted with (the runner acts on the caller's behalf)."""
+def context_of(act: ActivationRow, correlation_id: str | None = None) -> RequestContext:
+    """The request context an activation was submitted with (the runner acts on the caller's behalf);
+    `correlation_id` names another request of it (an amend, a cancel) when the change is that request's."""
     return RequestContext(
-        caller=Caller(identity=act.actor, tenant=act.tenant), correlation_id=act.correlation_id or act.id,
+        caller=Caller(identity=act.actor, tenant=act.tenant),
+        correlation_id=correlation_id or act.correlation_id or act.id,
         base_url=act.base_url,
     )
 
@@ -29,6 +31,8 @@ def member_status(step: StepRow) -> str:
         return "compensated"
     if step.compensation == "failed":
         return "compensationFailed"
+    if step.compensation == "resolved":
+        return "resolvedByHand"
     if step.compensation == "running":
         return "compensating"
     return {"succeeded": "completed"}.get(step.status, step.status)
@@ -43,6 +47,10 @@ class Outcome:
 
 def outcome(act: ActivationRow, steps: list[StepRow]) -> Outcome:
     failed = [s for s in steps if s.status == "failed"]
+    if act.status == "resolved":
+        return Outcome("resolved", monitor_docs.COMPLETED, SUCCESS_CODES.get(act.operation, 200))
+    if act.status == "resolvedFailed":
+        return Outcome("resolved", monitor_docs.IN_ERROR, 502)
     if act.cancel_requested:
         return Outcome("cancelled", monitor_docs.IN_ERROR, 409)
     if failed or any(s.compensation == "failed" for s in steps):
@@ -97,21 +105,42 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
     result = outcome(act, steps) if final else None
     body = summary(ctx, act, steps, states, result.name if result else "inProgress")
     ids = []
+    later = _later_requests(act.monitors)
     for entry in act.monitors:
         mid = entry["id"]
         row = await uow.monitors.get(mid)
         if row is None:
             continue
+        by = later.get(mid, [])
+        cancelled_by = act.cancelled_by
+        if cancelled_by and entry.get("role") != "cancel" and cancelled_by not in by and cancelled_by != mid:
+            by = [*by, cancelled_by]
+        own = {**body, "amendedBy": by} if by else body
+        if entry.get("role") == "amend":
+            own = {**own, "operation": "patch"}  # the amending request was a PATCH, whatever it amended
         if result is None:
-            doc = monitor_docs.progressed(row.doc, body)
+            doc = monitor_docs.progressed(row.doc, own)
         elif entry.get("role") == "cancel":
             # The request that went back asked for exactly this undoing: it succeeded when nothing is left.
             undone = not any(s.compensation == "failed" for s in steps)
             doc = monitor_docs.finished(
-                row.doc, monitor_docs.COMPLETED if undone else monitor_docs.IN_ERROR, 200 if undone else 502, body
+                row.doc, monitor_docs.COMPLETED if undone else monitor_docs.IN_ERROR, 200 if undone else 502, own
             )
         else:
-            doc = monitor_docs.finished(row.doc, result.monitor_state, result.status_code, body)
-        await update_monitor(uow, ctx, mid, doc, now)
+            doc = monitor_docs.finished(row.doc, result.monitor_state, result.status_code, own)
+        doc = monitor_docs.with_condition(
+            doc, held_reason=act.held_reason, held_at=act.held_at, jeopardy_at=act.jeopardy_at,
+            actions=act.operator_log,
+        )
+        # Each monitor's events carry the correlation id of the request that monitor tracks.
+        await update_monitor(uow, context_of(act, row.correlation_id), mid, doc, now)
         ids.append(mid)
     return ids
+
+
+def _later_requests(monitors: list[dict[str, str]]) -> dict[str, list[str]]:
+    """For each monitor, the monitors of the requests that amended or cancelled its work after it (amendedBy)."""
+    out: dict[str, list[str]] = {}
+    for i, entry in enumerate(monitors):
+        out[entry["id"]] = [m["id"] for m in monitors[i + 1:] if m.get("role") in ("amend", "cancel")]
+    return out

@@ -7,13 +7,17 @@ in the schema: it holds a JSON summary of the request's work (README, "Monitors"
     {"outcome": "inProgress" | "completed" | "failed" | "cancelled", "operation": "create" | "patch" | "delete",
      "policy": "atomic" | "partial", "service": {"id", "href", "state"},
      "members": [{"id", "href", "action", "fromState", "targetState", "status", "state", "error"?, "result"?}],
-     "error"?: "...", "cancelledBy"?: "<monitor id>", "amendedBy"?: [...]}
+     "error"?: "...", "cancelledBy"?: "<monitor id>", "amendedBy"?: ["<monitor id>", ...]}
+
+A Monitor whose work is held for an operator, in jeopardy, or acted on by an operator carries the extension
+attributes `held`, `heldReason`, `heldAt`, `jeopardy`, `jeopardyAt`, `operatorActions` (`with_condition`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 IN_PROGRESS = "InProgress"
@@ -66,6 +70,37 @@ def finished(doc: dict[str, Any], state: str, status_code: int, summary: dict[st
 
 def progressed(doc: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "response": response_part(202, summary)}
+
+
+def with_condition(
+    doc: dict[str, Any], *, held_reason: str | None, held_at: datetime | None, jeopardy_at: datetime | None,
+    actions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The Monitor's fallout fields (docs/activation.md, "Held work"): extension attributes at its top level.
+
+    `held`/`heldReason`/`heldAt` while parked for an operator (`held: false` once released), `jeopardy`/
+    `jeopardyAt` once flagged running longer than expected, `operatorActions` with who did what and why.
+    """
+    out = dict(doc)
+    if held_reason is not None:
+        out.update(held=True, heldReason=held_reason, heldAt=_instant(held_at))
+    elif "held" in out:
+        out["held"] = False
+        out.pop("heldReason", None)
+        out.pop("heldAt", None)
+    if jeopardy_at is not None:
+        out.update(jeopardy=True, jeopardyAt=_instant(jeopardy_at))
+    if actions:
+        out["operatorActions"] = list(actions)
+    return out
+
+
+def _instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def summary_of(doc: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,19 @@ from dataclasses import replace
 from resolvers.rules.errors import InvalidQuery
 from resolvers.rules.validation import PathSchema, known_attributes, schema_at
 from store.patterns import PatternRefused, compile_pattern
-from store.query_form import OPS, Condition, ListQuery, Page, SortKey
+from store.query_form import OPS, Condition, Keyset, ListQuery, Page, SortKey
 from store.values import parse_instant, parse_number
 
-__all__ = ["OPS", "Condition", "ListQuery", "Page", "SortKey", "check"]
+__all__ = ["OPS", "Condition", "Keyset", "ListQuery", "Page", "SortKey", "check"]
 
 DEFINITIONS = {"service": "Service", "monitor": "Monitor"}
 ALWAYS = frozenset({"id", "href", "@type", "@baseType", "@schemaLocation"})
+# This server's documented extension attributes (docs/activation.md, "Held work"), filterable like published ones.
+EXTENSIONS: dict[str, dict[str, dict[str, str]]] = {
+    "monitor": {"held": {"type": "boolean"}, "heldReason": {"type": "string"}, "jeopardy": {"type": "boolean"},
+                "heldAt": {"type": "string", "format": "date-time"},
+                "jeopardyAt": {"type": "string", "format": "date-time"}},
+}
 MAX_OFFSET = 2**31 - 1  # beyond any collection; PostgreSQL binds OFFSET as a 32-bit integer
 _OPERATOR_HINT = "use .eq, .gt, .gte, .lt, .lte (attr.gt=...), or a regex as attr*=... or attr=~..."
 
@@ -38,6 +44,9 @@ def _check_path(resource: str, path: tuple[str, ...], extensions_ok: bool, what:
     found = schema_at(definition, path)
     if found.known == len(path):
         return found
+    extension = EXTENSIONS.get(resource, {}).get(path[0])
+    if found.known == 0 and extension is not None and len(path) == 1:
+        return PathSchema(1, extension)
     if found.known == 0 and path[0] in ALWAYS:
         found = PathSchema(1, {"type": "string"})
         if len(path) == 1:

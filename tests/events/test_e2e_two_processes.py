@@ -39,6 +39,7 @@ class Process:
             "TMF640_HUB_POLL_INTERVAL": "0.2",
             "TMF640_HUB_RETRY_BASE": "0.1",
             "TMF640_HUB_LEASE": "5",
+            "TMF640_HUB_CALLBACK_ALLOW": '["127.0.0.0/8"]',  # the listener is local
             "TMF640_HUB_TIMEOUT": "2",
             "TMF640_RUNNER_POLL_SECONDS": "0.2",
         }

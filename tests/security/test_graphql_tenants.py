@@ -29,9 +29,12 @@ def root_fields() -> list[tuple[str, str]]:
     return out
 
 
+OPERATOR_ACTIONS = {"retryActivation", "abortActivation", "resolveActivation"}  # held work (docs/activation.md)
+
+
 def needed(kind: str, field: str) -> str:
     """The scope a root field needs (docs/security.md)."""
-    if "hub" in field.lower():
+    if "hub" in field.lower() or field in OPERATOR_ACTIONS:
         return "admin"
     return "write" if kind == "mutation" else "read"
 

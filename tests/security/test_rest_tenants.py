@@ -21,12 +21,19 @@ from tests.security.support import AT_LEAST, BELOW, auth, secured_settings, seed
 PARAM = re.compile(r"\{id(:[a-z_]+)?\}")
 # public probes; GraphQL checks per operation; /metrics is the operator's (tests/ops/test_metrics.py)
 NOT_REST = {"/health", "/health/live", "/health/ready", "/graphql", "/metrics"}
+# Pages and the published TMF640 document hold no tenant's data: anyone may load them (docs/security.md).
+PUBLIC = {"/console", "/swagger"}
+PUBLIC_DOCUMENTS = ("/swagger.json", "/api-docs")
+
+
+def public(path: str) -> bool:
+    return path in PUBLIC or path.rstrip("/").endswith(PUBLIC_DOCUMENTS)
 
 
 def rest_routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if isinstance(route, Route) and route.path not in NOT_REST:
+        if isinstance(route, Route) and route.path not in NOT_REST and not public(route.path):
             out.extend((method, route.path) for method in sorted((route.methods or set()) - {"HEAD"}))
     return out
 
@@ -94,6 +101,10 @@ async def test_without_credentials_every_route_is_401(secured: Running) -> None:
     wrong = await secured.client.get(f"{API}/service", headers=auth("not-a-key"))
     assert wrong.status_code == 401 and "invalid_token" in wrong.headers["WWW-Authenticate"]
     assert (await secured.client.get("/health")).status_code == 200  # probes need no credentials
+    pages = [r.path for r in secured.app.routes if isinstance(r, Route) and public(r.path)]
+    assert len(pages) >= 6, pages  # the console, Swagger UI and the document under each prefix
+    for path in pages:
+        assert (await secured.client.get(path)).status_code == 200, path
 
 
 async def test_under_scoped_calls_are_403(secured: Running) -> None:
