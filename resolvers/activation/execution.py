@@ -200,7 +200,8 @@ class Execution:
                     await self._hold(f"driver unreachable: step {step.id} ({step.action} of service "
                                      f"{step.service_id}) failed {retries + 1} times: {exc.message}")
                 retries += 1
-                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries)
+                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries,
+                         extra={"event": "step_retry", "step_id": step.id, "attempt": retries, "error": exc.message})
                 await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
             except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
                 error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -366,7 +367,7 @@ class Execution:
             await uow.activations.hold(self.id, self.env.owner, reason, now)
             ids = await progress.publish(uow, await self._load_checked(uow), now, final=False)
         self.env.notifier.notify(ids)  # waiters see the held condition at once
-        log.warning("activation %s held: %s", self.id, reason)
+        log.warning("activation %s held: %s", self.id, reason, extra={"event": "held", "reason": reason})
         raise Held(reason)
 
     async def _progress(self, uow: UnitOfWork, now: datetime, *, force: bool = False) -> None:

@@ -50,7 +50,3 @@ def finished(act: ActivationRow, outcome: str, now: datetime) -> None:
         "event": "activation_outcome", "outcome": outcome, "operation": act.operation, "policy": act.policy,
         "service_id": act.root_id, "duration_ms": round(seconds * 1000, 1), "error": act.error})
 
-
-def held(act: ActivationRow, reason: str) -> None:
-    """Work that waits (behind earlier work on its services, or held by a rule): one line when it starts waiting."""
-    log.info("activation %s held: %s", act.id, reason, extra={"event": "held", "reason": reason})
