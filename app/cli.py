@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 
+from app import cli_import
 from app.commands import register
 from app.commands.options import with_settings
 from app.settings import Settings
 
 cli = typer.Typer(help="TMF640 Service Activation and Configuration server.", no_args_is_help=True)
+cli_import.register(cli)  # `tmf640 import FILE`
 
 
 def _version(value: bool) -> None:

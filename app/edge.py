@@ -14,6 +14,8 @@ For every request it builds, once, what both APIs read (resolvers.context.Reques
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -57,6 +59,19 @@ def required_scope(method: str, path: str) -> str | None:
     if rest == "/hub" or rest.startswith("/hub/"):
         return ADMIN
     return READ if method.upper() in READ_METHODS else WRITE
+
+
+# A read emits no event, so its correlation id only needs to be unique: a process prefix and a counter, without
+# the random bytes of a uuid4 on every GET (docs/performance.md).
+_READ_PREFIX = f"read-{os.getpid():x}-{uuid.uuid4().hex[:8]}-"
+_READS = itertools.count(1)
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _correlation(scope: Scope) -> str:
+    if scope["type"] == "http" and scope.get("method") in _SAFE:
+        return f"{_READ_PREFIX}{next(_READS)}"
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,7 @@ class RequestEdgeMiddleware:
         base = self.config.public_base_url or str(conn.base_url)
         if base.startswith("ws"):  # a WebSocket's scope says ws/wss; hrefs name the HTTP resources
             base = "http" + base[2:]
-        correlation = conn.headers.get("x-correlation-id") or str(uuid.uuid4())
+        correlation = conn.headers.get("x-correlation-id") or _correlation(scope)
         context = RequestContext(caller=caller, correlation_id=correlation[:255], base_url=base.rstrip("/"))
         scope.setdefault("state", {})[EDGE_KEY] = RequestEdge(
             context=context, resolvers=resolvers, authenticate=self.auth.authenticate, authenticated=authenticated)

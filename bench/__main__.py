@@ -1,79 +1,103 @@
-"""`make bench`: store N services in a temporary SQLite file and time creates and filtered, paged lists.
+"""`make bench`: the figures of issue #9 against real uvicorn processes, printed beside their targets.
 
-Usage: python -m bench [--services N] [--database-url URL]
+    python -m bench                      every figure at full scale (the 100,000-service import included)
+    python -m bench --only get --quick   one figure, scaled down
+    python -m bench --compare bench/results/OLD.json   previous figures beside the new ones
+    python -m bench --only get,start --against ../main  another checkout measured side by side
+
+Each run also writes its figures as JSON (bench/results/<UTC time>.json, or --json PATH). The machine's load
+(`os.getloadavg`) is recorded before each figure: on a shared machine, read the figures with it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import statistics
+import json
+import os
+import subprocess
 import tempfile
 import time
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from resolvers.api import Resolvers
-from resolvers.context import RequestContext
-from store import migrate
-from store.db import Database
-from store.query_form import Condition, ListQuery, SortKey
-from store.uow import Store
-
-STATES = ("designed", "reserved", "inactive", "active")
+from bench.figures import FIGURES, OPTIONS
+from bench.servers import ROOT
 
 
-def body(i: int) -> dict[str, object]:
-    return {
-        "name": f"svc-{i:06d}",
-        "state": STATES[i % len(STATES)],
-        "category": f"cat-{i % 7}",
-        "startDate": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00Z",
-        "serviceSpecification": {"id": f"spec-{i % 5}", "name": f"Spec{i % 5}"},
-        "relatedParty": [{"id": f"party-{i % 50}", "role": "customer"}],
-        "serviceCharacteristic": [{"name": "MSISDN", "value": f"+4470000{i:05d}"}],
-    }
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-async def timed(label: str, runs: int, fn: object) -> None:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        await fn()  # type: ignore[operator]
-        samples.append((time.perf_counter() - start) * 1000)
-    p95 = sorted(samples)[int(runs * 0.95) - 1]
-    print(f"{label:<48} median {statistics.median(samples):8.2f} ms   p95 {p95:8.2f} ms")
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
-async def main(services: int, url: str) -> None:
-    db = Database(url)
-    await migrate.upgrade(db)
-    api = Resolvers.build(Store(db))
-    ctx = RequestContext()
-    start = time.perf_counter()
-    for i in range(services):
-        await api.services.create(ctx, body(i))
-    elapsed = time.perf_counter() - start
-    print(f"created {services} services in {elapsed:.2f} s ({services / elapsed:.0f} creates/s, one request each)")
-    queries = {
-        "state=active, sort=-startDate, limit=20": ListQuery(
-            (Condition(("state",), "eq", ("active",)),), (SortKey(("startDate",), True),), 0, 20),
-        "relatedParty.id=party-7, limit=20": ListQuery((Condition(("relatedParty", "id"), "eq", ("party-7",)),),
-                                                      limit=20),
-        "startDate.gt=2026-06-01, offset=100, limit=50": ListQuery(
-            (Condition(("startDate",), "gt", ("2026-06-01T00:00:00Z",)),), offset=100, limit=50),
-        "serviceCharacteristic.value regex, limit=20": ListQuery(
-            (Condition(("serviceCharacteristic", "value"), "regex", ("^\\+44700001",)),), limit=20),
-    }
-    for label, query in queries.items():
-        await timed(label, 30, lambda q=query: api.services.search(ctx, q))
-    await db.dispose()
+def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
+    results = []
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+            load_before = _load()
+            print(f"... {name} (load {load_before})", flush=True)
+            started = time.perf_counter()
+            try:
+                figure = FIGURES[name](Path(tmp), quick)
+            except Exception as exc:  # a figure that cannot be measured is reported, not fatal
+                traceback.print_exc()
+                figure = {"figure": name, "target": "", "value": None, "measured": f"FAILED: {exc}"}
+            figure.update(name=name, load=load_before, seconds=time.perf_counter() - started)
+            results.append(figure)
+    return results
+
+
+def table(results: list[dict[str, Any]], previous: dict[str, Any]) -> str:
+    rows = [("figure", "target", "measured", "load (1/5/15 min)")]
+    if previous:
+        rows = [(*rows[0], "previous")]
+    for r in results:
+        row: tuple[str, ...] = (r["figure"], r["target"], r["measured"], r["load"])
+        if previous:
+            row = (*row, previous.get(r["name"], {}).get("measured", "-"))
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="", help=f"comma-separated figures among {', '.join(FIGURES)}")
+    parser.add_argument("--quick", action="store_true", help="scaled-down runs (seconds, not minutes)")
+    parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
+    parser.add_argument("--compare", type=Path, help="a previous results file to print beside this run")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. ../main) measured side by side "
+                        "where a figure can (get, start)")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(FIGURES)
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        parser.error(f"unknown figure(s) {', '.join(unknown)}; choose among {', '.join(FIGURES)}")
+    previous = {}
+    if args.compare:
+        previous = {f["name"]: f for f in json.loads(args.compare.read_text())["figures"]}
+    OPTIONS["against"] = args.against.resolve() if args.against else None
+    results = run(names, args.quick)
+    print()
+    print(table(results, previous))
+    print(f"\nuptime load {_load()}, {os.cpu_count()} cores, commit {_commit()}, quick={args.quick}")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.json or ROOT / "bench" / "results" / f"{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"at": stamp, "commit": _commit(), "quick": args.quick, "cores": os.cpu_count(),
+                                "figures": results}, indent=2, default=str))
+    print(f"results written to {path}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--services", type=int, default=2000)
-    parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        asyncio.run(main(args.services, url))
+    main()

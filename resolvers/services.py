@@ -74,9 +74,16 @@ class Services:
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def get(self, ctx: RequestContext, id: str, fields: frozenset[str] | None = None) -> ServiceResult:
-        check("service", ListQuery(fields=fields), self.max_page)
+        if fields is not None:
+            check("service", ListQuery(fields=fields), self.max_page)
         _check_id(id)
-        async with self.store.read(ctx.caller.scope) as uow:
+        view = await self.store.service_view(ctx.caller.scope, id)  # one statement, no transaction (store.reads)
+        if view is None:
+            raise NotFound("Service", id)
+        if not view.busy:
+            rendered = documents.render(id, view.doc, ctx.service_href, view.members, fresh=True)
+            return ServiceResult(select_fields(rendered, fields), etag(view.version))
+        async with self.store.read(ctx.caller.scope) as uow:  # work under way: `x-activation` needs its steps
             row = await uow.services.get(id)
             if row is None:
                 raise NotFound("Service", id)
@@ -108,23 +115,37 @@ class Services:
     def _intake(self) -> Intake:
         return self.engine.intake
 
-    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
-        _check_writer(ctx)
-        validate("Service_Create", body)
+    def check_create(self, body: Any, *, quick: bool = False) -> None:
+        """A Service_Create document against the schema and the lifecycle (its members: `plan_create`).
+        `quick`: a compiled validator answers first (rules.validation.validate)."""
+        validate("Service_Create", body, quick=quick)
         self.lifecycle.check_state(body.get("state"))
-        chosen = self._intake.policy(policy)
+
+    def plan_create(self, body: Any, *, quick: bool = False, fresh: bool = False) -> list[documents.NewService]:
+        """A checked Service_Create document (`check_create`) split into the services it creates, parent first,
+        its members by value checked. Raises ValidationFailed naming the first problem. `fresh`: `body` is
+        not used afterwards and is taken apart instead of copied (documents.plan_create)."""
         parent_state = body["state"]
 
         def check_member(path: str, member: dict[str, Any]) -> None:
             member.setdefault("state", parent_state)
             try:
-                validate("Service_Create", member)
+                validate("Service_Create", member, quick=quick)
                 self.lifecycle.check_state(member.get("state"))
             except ValidationFailed as exc:
                 raise ValidationFailed(f"{path}.{exc.path}" if exc.path else path, exc.detail) from exc
 
-        plan = documents.plan_create(body, check_member)
-        info = RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, chosen))
+        return documents.plan_create(body, check_member, fresh=fresh)
+
+    def create_info(self, ctx: RequestContext, body: Any, policy: str) -> RequestInfo:
+        return RequestInfo("POST", f"{ctx.base_url}{API_PREFIX}/service", body, self._headers(ctx, policy))
+
+    async def create(self, ctx: RequestContext, body: Any, *, policy: str | None = None) -> ServiceResult:
+        _check_writer(ctx)
+        self.check_create(body)
+        chosen = self._intake.policy(policy)
+        plan = self.plan_create(body)
+        info = self.create_info(ctx, body, chosen)
         now = _now()
         async with self.store.write(ctx.caller.scope) as uow:
             taken = await uow.services.existing_ids(s.id for s in plan)

@@ -13,7 +13,8 @@ from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json, resolvers
 from rest_compat.prefer import policy_of, respond
 
-PREFIXES = ("/tmf-api/ServiceActivationAndConfiguration/v4", "/tmf-api/serviceActivationAndConfiguration/v4")
+# The spelling of the TMF640 paths comes first: Starlette tries routes in order.
+PREFIXES = ("/tmf-api/serviceActivationAndConfiguration/v4", "/tmf-api/ServiceActivationAndConfiguration/v4")
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/json": "merge",
@@ -97,11 +98,11 @@ async def get_monitor(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     out: list[BaseRoute] = []
     for prefix in PREFIXES:
+        out.append(Route(f"{prefix}/service/{{id:tmf_id}}", get_service, methods=["GET"]))  # the hottest path
         for slash in ("", "/"):
             out.append(Route(f"{prefix}/service{slash}", list_services, methods=["GET"]))
             out.append(Route(f"{prefix}/service{slash}", create_service, methods=["POST"]))
             out.append(Route(f"{prefix}/monitor{slash}", list_monitors, methods=["GET"]))
-        out.append(Route(f"{prefix}/service/{{id:tmf_id}}", get_service, methods=["GET"]))
         out.append(Route(f"{prefix}/service/{{id:tmf_id}}", patch_service, methods=["PATCH"]))
         out.append(Route(f"{prefix}/service/{{id:tmf_id}}", delete_service, methods=["DELETE"]))
         out.append(Route(f"{prefix}/monitor/{{id:tmf_id}}", get_monitor, methods=["GET"]))

@@ -25,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.context import ADMIN, READ, SCOPES, WRITE
+from schema.batch import BatchMutation
 from schema.context import GraphQLContext
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
@@ -42,7 +43,8 @@ ROOT_SCOPES: dict[str, dict[str, str]] = {
     "query": {**{name: READ for name in _names(Query)}, **{name: ADMIN for name in _names(HubQuery)},
               **{name: READ for name in _names(NodeQuery)},
               "__typename": READ, "__schema": READ, "__type": READ},
-    "mutation": {**{name: WRITE for name in _names(Mutation)}, **{name: ADMIN for name in _names(HubMutation)},
+    "mutation": {**{name: WRITE for name in _names(Mutation)}, **{name: WRITE for name in _names(BatchMutation)},
+                 **{name: ADMIN for name in _names(HubMutation)},
                  **{name: ADMIN for name in _names(OperatorMutation)},
                  "__typename": WRITE},
     "subscription": {**{name: READ for name in _names(Subscription)}, "__typename": READ},

@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access import ScopeCheck
+from schema.batch import BatchMutation
 from schema.errors import should_mask
 from schema.execution import BoundedExecutionContext
 from schema.hubs import HubMutation, HubQuery
@@ -47,7 +48,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     return strawberry.Schema(
         query=merge_types("Query", (Query, HubQuery, NodeQuery)),
-        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation)),
+        mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation, BatchMutation)),
         subscription=Subscription,
         execution_context_class=BoundedExecutionContext,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

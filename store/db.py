@@ -3,17 +3,59 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.patterns import regexp
 
 WRITE_OPTION = "tmf640_write"
+T = TypeVar("T")
+# The synchronous engine each SQLite Database reads through (`Database.run_read`), by its async engine's sync
+# side, so that tools counting statements (tests/sqlcount.py) find both.
+_READ_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def read_engines(engine: AsyncEngine) -> list[Engine]:
+    """The engines statements of `engine`'s Database go through: its own, and its SQLite read engine."""
+    companion = _READ_ENGINES.get(engine.sync_engine)
+    return [engine.sync_engine, *([companion] if companion is not None else [])]
+
+
+def _sqlite_pragmas(dbapi_conn: Any) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below), or none at all on one-statement reads
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+    # REGEXP in linear time (RE2), replacing the backtracking `re` function SQLAlchemy registers.
+    dbapi_conn.create_function("regexp", 2, regexp, deterministic=True)
+
+
+def make_read_engine(url: str) -> Engine:
+    """A synchronous SQLite engine on the same file, for reads that run whole in one worker thread.
+
+    Its connections run in autocommit (no BEGIN): what reads through it is one statement, atomic by itself.
+    """
+    sync_url = make_url(url).set(drivername="sqlite+pysqlite")
+    engine = create_engine(sync_url, pool_size=4, max_overflow=4, isolation_level="AUTOCOMMIT",
+                           connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn)
+
+    return engine
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -25,15 +67,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-            # REGEXP in linear time (RE2), replacing the backtracking `re` function SQLAlchemy registers.
-            dbapi_conn.create_function("regexp", 2, regexp, deterministic=True)
+            _sqlite_pragmas(dbapi_conn)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
@@ -55,6 +89,13 @@ class Database:
         # handler, which sleeps up to 100 ms between retries (other processes still meet the busy timeout).
         self._write_lock = asyncio.Lock() if not self.is_postgres else None
         self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
+        # SQLite reads of one statement run whole in a worker thread (one thread hop per request instead of
+        # aiosqlite's several per statement); PostgreSQL runs them on asyncpg in autocommit.
+        self.read_engine: Engine | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        if not self.is_postgres:
+            self.read_engine = make_read_engine(url)
+            _READ_ENGINES[self.engine.sync_engine] = self.read_engine
 
     @property
     def is_postgres(self) -> bool:
@@ -104,10 +145,36 @@ class Database:
         async with self._side.connect() as conn, conn.begin():
             yield conn
 
+    async def run_read(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(connection)` outside any transaction: for reads of one statement (atomic by themselves).
+
+        On SQLite `fn` runs in a worker thread on the synchronous read engine; on PostgreSQL in autocommit on
+        the async engine (SQLAlchemy runs `fn` in a greenlet there).
+        """
+        if self.read_engine is None:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await conn.run_sync(fn)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tmf640-read")
+        context = contextvars.copy_context()  # what the caller's context holds (statement counters) goes along
+        call = partial(context.run, _on_read_connection, self.read_engine, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._side is not None:
             await self._side.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
+        if self._readers is not None:
+            self._readers.shutdown(wait=False)
+            self._readers = None
+
+
+def _on_read_connection(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    with engine.connect() as conn:
+        return fn(conn)
 
 
 # SQLSTATEs worth trying again: serialization_failure, deadlock_detected, lock_not_available.

@@ -30,7 +30,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from store.errors import BadValue
 from store.query_form import Condition, ListQuery, SortKey
-from store.values import parse_instant, parse_number
+from store.values import PREFIX, parse_instant, parse_number
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,26 @@ def _compare(col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool
     return result
 
 
+def full_text(attrs: Table) -> ColumnElement[Any]:
+    """The whole text of an index row: long values keep their prefix in `value_text` (store.values.PREFIX)."""
+    return func.coalesce(attrs.c.value_long, attrs.c.value_text)
+
+
+def _text_equals(attrs: Table, value: str) -> ColumnElement[bool]:
+    """Equality on the whole text, found through the (path, value_text) index by the value's prefix."""
+    if len(value) > PREFIX:
+        return and_(attrs.c.value_text == value[:PREFIX], attrs.c.value_long == value)
+    return and_(attrs.c.value_text == value, attrs.c.value_long.is_(None))
+
+
 def _attr_value_condition(attrs: Table, cond: Condition, value: str) -> ColumnElement[bool]:
-    text, num, when = attrs.c.value_text, attrs.c.value_num, attrs.c.value_time
+    text, num, when = full_text(attrs), attrs.c.value_num, attrs.c.value_time
     if cond.op == "regex":
         return text.regexp_match(value)
     instant = parse_instant(value)
     number = parse_number(value)
     if cond.op == "eq":
-        options = [text == value]
+        options = [_text_equals(attrs, value)]
         if instant is not None:
             options.append(when == instant)
         if number is not None:
@@ -160,7 +172,7 @@ def _sort_columns(dt: DocTable, key: SortKey) -> list[ColumnElement[Any]]:
     owned = and_(attrs.c[dt.owner] == dt.table.c.id, attrs.c.path == key.dotted)
     return [
         select(aggregate(value)).where(owned).scalar_subquery()
-        for value in (attrs.c.value_time, attrs.c.value_num, attrs.c.value_text)
+        for value in (attrs.c.value_time, attrs.c.value_num, full_text(attrs))
     ]
 
 

@@ -4,7 +4,8 @@
   `id`/`href`, which are columns and rendered links.
 - Projection columns carry what is filtered and sorted often.
 - `service_attr` holds one row per scalar leaf of the document (dotted path, arrays looked through), so that
-  any filter on any path is an indexed EXISTS on both SQLite and PostgreSQL.
+  any filter on any path is an indexed EXISTS on both SQLite and PostgreSQL. Long texts are indexed by their
+  prefix (`value_text`) and kept whole beside it (`value_long`): any value is stored (store.values).
 - `service_link` holds supportingService and serviceRelationship edges; trees and dependency graphs are joins.
 """
 
@@ -71,7 +72,8 @@ service_attr = Table(
     metadata,
     Column("service_id", String(255), ForeignKey("service.id", ondelete="CASCADE"), nullable=False),
     Column("path", String(512), nullable=False),
-    Column("value_text", Text),
+    Column("value_text", Text),  # the text form, or its first values.PREFIX characters when longer
+    Column("value_long", Text),  # the whole text when longer than values.PREFIX characters (not indexed)
     Column("value_num", Float),
     Column("value_time", DateTime(timezone=True)),
     Index("ix_service_attr_path_text", "path", "value_text"),
@@ -128,6 +130,7 @@ monitor_attr = Table(
     Column("monitor_id", String(255), ForeignKey("monitor.id", ondelete="CASCADE"), nullable=False),
     Column("path", String(512), nullable=False),
     Column("value_text", Text),
+    Column("value_long", Text),
     Column("value_num", Float),
     Column("value_time", DateTime(timezone=True)),
     Index("ix_monitor_attr_path_text", "path", "value_text"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,6 +14,7 @@ from store.db import Database
 from store.hubs import HubRepository
 from store.monitors import MonitorRepository
 from store.outbox import OutboxRepository
+from store.reads import ServiceView, service_view
 from store.retention import RetentionRepository
 from store.services import ServiceRepository
 
@@ -67,6 +69,11 @@ class Store:
                     callback()
                 except Exception:  # a wake-up hook must never fail a committed write
                     log.exception("events-committed hook failed")
+
+    async def service_view(self, tenant: str | None, id: str) -> ServiceView | None:
+        """One service of `tenant` (None: any) for `GET /service/{id}`, in one statement outside any
+        transaction (store.reads)."""
+        return await self.db.run_read(partial(service_view, tenant=tenant, id=id))
 
     @asynccontextmanager
     async def side_write(self) -> AsyncIterator[UnitOfWork]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,15 +71,31 @@ def flatten(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+# Text longer than this is indexed by its prefix: `value_text` holds the first PREFIX characters (what the
+# (path, value_text) index holds, well under a PostgreSQL btree entry's limit whatever the value), `value_long`
+# the whole text (NULL for shorter values). Filters compare the whole text (`full_text`), found by the prefix.
+PREFIX = 200
+
+
 def attr_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of the attribute index for one document (without the owner id)."""
     rows = []
     for path, value in flatten(doc):
         text = scalar_text(value)
+        long_text = None
+        if len(text) > PREFIX:
+            text, long_text = text[:PREFIX], text
         number = _number(value)
-        instant = parse_instant(value) if isinstance(value, str) else None
-        rows.append({"path": path[:512], "value_text": text, "value_num": number, "value_time": instant})
+        instant = parse_instant(value) if isinstance(value, str) and long_text is None else None
+        rows.append({"path": path[:512], "value_text": text, "value_long": long_text, "value_num": number,
+                     "value_time": instant})
     return rows
+
+
+def full_text(row: Mapping[str, Any]) -> str:
+    """The whole text of an index row (`attr_rows`), long or not."""
+    long_text: str | None = row.get("value_long")
+    return long_text if long_text is not None else str(row["value_text"])
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -5,30 +5,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.db import read_engines
+
+_COUNTING: ContextVar[object | None] = ContextVar("sqlcount_owner", default=None)
+
 
 @contextmanager
 def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Statements sent on `engine` by the task running the block; the relay, dispatcher and engine runner
-    share the engine but run in tasks of their own, so they are not counted. httpx's ASGI transport runs the
-    request in the calling task, so a request made inside the block is counted."""
+    """Statements sent on `engine` (and on its Database's SQLite read engine) by the task running the block;
+    the relay, dispatcher and engine runner share the engine but run in tasks of their own, so they are not
+    counted. httpx's ASGI transport runs the request in the calling task, so a request made inside the block is
+    counted; so is a read it hands to a worker thread (`Database.run_read` carries the task's context along)."""
     statements: list[str] = []
     owner = asyncio.current_task()
+    token = object()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         try:
             current = asyncio.current_task()
-        except RuntimeError:
+        except RuntimeError:  # a worker thread: it works for whoever's context it runs in
             current = None
+            if _COUNTING.get() is token:
+                statements.append(statement)
+            return
         if current is owner:
             statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    engines = read_engines(engine)
+    reset = _COUNTING.set(token)
+    for each in engines:
+        event.listen(each, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        for each in engines:
+            event.remove(each, "before_cursor_execute", record)
+        _COUNTING.reset(reset)

@@ -53,14 +53,15 @@ def new_id() -> str:
 
 
 def plan_create(
-    body: Mapping[str, Any], check_member: Callable[[str, dict[str, Any]], None]
+    body: Mapping[str, Any], check_member: Callable[[str, dict[str, Any]], None], *, fresh: bool = False
 ) -> list[NewService]:
     """Split a create body into the services to create, parent first, members by value after it.
 
     `check_member(path, member)` validates each member given by value (with its path for messages).
+    `fresh`: `body` was just parsed for this call and is not used after it: it is taken apart, not copied.
     """
     created: list[NewService] = []
-    _split(dict(body), None, "", check_member, created)
+    _split(dict(body), None, "", check_member, created, fresh)
     return created
 
 
@@ -70,8 +71,9 @@ def _split(
     path: str,
     check_member: Callable[[str, dict[str, Any]], None],
     out: list[NewService],
+    fresh: bool = False,
 ) -> str:
-    doc = copy.deepcopy(body)
+    doc = dict(body) if fresh else copy.deepcopy(body)
     sid = doc.pop("id", None)
     doc.pop("href", None)
     if sid is not None and (not isinstance(sid, str) or not sid.strip() or len(sid) > 255):
@@ -80,12 +82,12 @@ def _split(
     out.append(me)
     for i, entry in enumerate(doc.get("supportingService") or []):
         where = f"{path}.supportingService[{i}]" if path else f"supportingService[{i}]"
-        doc["supportingService"][i] = _entry(entry, me, where, check_member, out, "supporting", None, i)
+        doc["supportingService"][i] = _entry(entry, me, where, check_member, out, "supporting", None, i, fresh)
     for i, rel in enumerate(doc.get("serviceRelationship") or []):
         where = f"{path}.serviceRelationship[{i}].service" if path else f"serviceRelationship[{i}].service"
         if isinstance(rel, dict) and isinstance(rel.get("service"), dict):
             rtype = rel.get("relationshipType")
-            rel["service"] = _entry(rel["service"], me, where, check_member, out, "relationship", rtype, i)
+            rel["service"] = _entry(rel["service"], me, where, check_member, out, "relationship", rtype, i, fresh)
     return me.id
 
 
@@ -98,13 +100,14 @@ def _entry(
     kind: str,
     rtype: Any,
     position: int,
+    fresh: bool = False,
 ) -> Any:
     if not isinstance(entry, dict):
         return entry
     rtype_text = rtype if isinstance(rtype, str) else None
     if is_value(entry):
         check_member(where, entry)
-        member_id = _split(entry, owner.id, where, check_member, out)
+        member_id = _split(entry, owner.id, where, check_member, out, fresh)
         owner.links.append(Link(owner.id, member_id, kind, rtype_text, position, True))
         return {"id": member_id}
     target = ref_id(entry)
@@ -137,22 +140,27 @@ def render(
     doc: Mapping[str, Any],
     href: Callable[[str], str],
     by_value_docs: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    fresh: bool = False,
 ) -> dict[str, Any]:
-    """The TMF representation: `id`, `href`, then the stored attributes; by-value members rendered live."""
+    """The TMF representation: `id`, `href`, then the stored attributes; by-value members rendered live.
+
+    `fresh`: `doc` and the members were just read for this call and belong to nobody else: no copy is made.
+    """
     out: dict[str, Any] = {"id": sid, "href": href(sid)}
-    out.update(copy.deepcopy(dict(doc)))
+    out.update(dict(doc) if fresh else copy.deepcopy(dict(doc)))
     members = by_value_docs or {}
     if not members:
         return out
     for i, entry in enumerate(out.get("supportingService") or []):
         mid = ref_id(entry) if isinstance(entry, dict) else None
         if mid is not None and mid in members:
-            out["supportingService"][i] = render(mid, members[mid], href)
+            out["supportingService"][i] = render(mid, members[mid], href, fresh=fresh)
     for rel in out.get("serviceRelationship") or []:
         if isinstance(rel, dict) and isinstance(rel.get("service"), dict):
             mid = ref_id(rel["service"])
             if mid is not None and mid in members:
-                rel["service"] = render(mid, members[mid], href)
+                rel["service"] = render(mid, members[mid], href, fresh=fresh)
     return out
 
 

@@ -23,7 +23,7 @@ from resolvers.rules.query_check import check_form
 from resolvers.rules.tmf_query import parse
 from store.patterns import search
 from store.query_form import Condition
-from store.values import attr_rows, parse_instant, parse_number
+from store.values import attr_rows, full_text, parse_instant, parse_number
 
 # First-level attributes of a TMF event: TMF688 `Event` plus TMF640's `fieldPath` and `timeOcurred` spelling.
 EVENT_ATTRIBUTES = frozenset({
@@ -69,7 +69,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 
 
 def _value_holds(op: str, value: str, row: Row) -> bool:
-    text: str = row["value_text"]
+    text = full_text(row)
     if op == "regex":
         return search(value, text)
     instant: datetime | None = parse_instant(value)

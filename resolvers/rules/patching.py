@@ -71,6 +71,12 @@ def _json_patch(document: dict[str, Any], operations: list[Any]) -> Any:
         raise ValidationFailed("", f"invalid JSON Patch: {exc}") from exc
 
 
+def creation(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """`diff({}, doc)` without comparing anything: one `add` per attribute (bulk import writes many)."""
+    return [{"op": "add", "path": "/" + str(key).replace("~", "~0").replace("/", "~1"), "value": value}
+            for key, value in doc.items()]
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """What changed, as RFC 6902 operations (the revision record and the events' fieldPath use it)."""
     ops: list[dict[str, Any]] = jsonpatch.make_patch(before, after).patch

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft4Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from resolvers.rules.errors import ValidationFailed
 from store.values import parse_instant
 
 SWAGGER = Path(__file__).parent / "data" / "TMF640-ServiceActivation-v4.0.0.swagger.json"
 NOT_PATCHABLE = ("id", "href", "serviceDate")
+
+if TYPE_CHECKING:  # jsonschema is imported when the first document is checked, not when the server starts
+    from jsonschema import Draft4Validator
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
@@ -42,21 +43,18 @@ def _definitions() -> dict[str, Any]:
     return dict(defs)
 
 
-_formats = FormatChecker(formats=())
-
-
 def _is_instant(value: object) -> bool:
     return not isinstance(value, str) or parse_instant(value) is not None
 
 
-_formats.checks("date-time")(_is_instant)
-
-
 @cache
 def _validator(definition: str) -> Draft4Validator:
-    return Draft4Validator(
-        {"$ref": f"#/definitions/{definition}", "definitions": _definitions()}, format_checker=_formats
-    )
+    from jsonschema import Draft4Validator, FormatChecker
+
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(_is_instant)
+    return Draft4Validator({"$ref": f"#/definitions/{definition}", "definitions": _definitions()},
+                           format_checker=formats)
 
 
 def known_attributes(definition: str) -> frozenset[str]:
@@ -126,11 +124,39 @@ def _unstorable_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def validate(definition: str, document: Any) -> None:
-    """Raise ValidationFailed for the first error (the shallowest, so the message is the most useful)."""
+@cache
+def _compiled(definition: str) -> Callable[[Any], Any]:
+    """The same schema compiled to Python (fastjsonschema, imported when first needed): a quick yes."""
+    import fastjsonschema
+
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "$ref": f"#/definitions/{definition}",
+              "definitions": _definitions()}
+    check: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={"date-time": _is_instant})
+    return check
+
+
+def _quickly_valid(definition: str, document: Any) -> bool:
+    import fastjsonschema
+
+    try:
+        _compiled(definition)(document)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def validate(definition: str, document: Any, *, quick: bool = False) -> None:
+    """Raise ValidationFailed for the first error (the shallowest, so the message is the most useful).
+
+    `quick` (bulk import): a compiled validator of the same schema answers first; only a document it refuses
+    is checked again here, for the message. For many documents that is several times faster.
+    """
     if not isinstance(document, dict):
         raise ValidationFailed("", f"the body must be a JSON object, not {type(document).__name__}")
-    errors = sorted(_validator(definition).iter_errors(document), key=lambda e: (len(e.absolute_path), e.path))
+    if quick and _quickly_valid(definition, document):
+        errors = []
+    else:
+        errors = sorted(_validator(definition).iter_errors(document), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         raise _message(errors[0])
     bad = _unstorable_path(document)

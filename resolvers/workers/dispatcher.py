@@ -28,9 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from resolvers import telemetry
 from resolvers.callback_guard import CallbackGuard
@@ -42,6 +40,9 @@ from store.hubs import ACTIVE, FAILING, Failure, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
 from store.uow import ALL_TENANTS, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("tmf640.hub")
 
@@ -105,7 +106,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
-        self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        self._client = None  # made at the first delivery: a server without listeners never loads httpx
         self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
         if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
             self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
@@ -302,9 +303,16 @@ class Dispatcher:
         async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.renew(hub_id, self.owner, _now() + self._lease())
 
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False)
+        return self._client
+
     async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int) -> dict[str, Any]:
         """One POST of one event; the attempt's record (delivered only when answered 2xx)."""
-        assert self._client is not None
+        client = self._http()
         body = body_of(event.payload)
         sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
                                correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret,
@@ -316,8 +324,8 @@ class Dispatcher:
             target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
             sent_headers = {**sent_headers, "Host": target.host_header}
             # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with self._client.stream("POST", target.url, content=body, headers=sent_headers,
-                                           extensions=target.extensions) as response:
+            async with client.stream("POST", target.url, content=body, headers=sent_headers,
+                                      extensions=target.extensions) as response:
                 status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()

@@ -21,13 +21,18 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from resolvers.activation.drivers.base import Driver
-from resolvers.activation.drivers.http import HttpDriver
 from resolvers.activation.drivers.simulated import SimulatedDriver
 
 ENTRY_POINT_GROUP = "tmf640.drivers"
 DEFAULT_KEY = "*"
 Factory = Callable[[Mapping[str, Any]], Any]
-BUILTIN: dict[str, Factory] = {"simulated": SimulatedDriver.from_config, "http": HttpDriver.from_config}
+def _http_driver(config: Mapping[str, Any]) -> Driver:
+    from resolvers.activation.drivers.http import HttpDriver  # httpx is loaded only when a driver uses it
+
+    return HttpDriver.from_config(config)
+
+
+BUILTIN: dict[str, Factory] = {"simulated": SimulatedDriver.from_config, "http": _http_driver}
 
 
 class UnknownDriver(LookupError):
