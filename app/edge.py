@@ -31,6 +31,7 @@ from resolvers.rules.errors import BodyTooLarge, Unauthenticated
 from rest_compat.errors import error_response
 
 GRAPHQL_PATH = "/graphql"
+METRICS_PATH = "/metrics"
 # Paths anyone may call: probes and pages that show nothing of any tenant. Everything else needs credentials
 # (fail closed): a new unauthenticated endpoint (metrics, a static console page) must be named here.
 # The console, GraphiQL and Swagger UI pages and their assets hold no data: the API calls they make carry the
@@ -52,6 +53,8 @@ def required_scope(method: str, path: str) -> str | None:
     """
     if public(path) or path == GRAPHQL_PATH:
         return None
+    if path == METRICS_PATH:  # every tenant's figures (hub listener ids among them): the operator's
+        return ADMIN
     rest = path.split("/v4", 1)[-1]
     if rest == "/hub" or rest.startswith("/hub/"):
         return ADMIN

@@ -33,6 +33,7 @@ class EventPipeline:
             retry_cap=settings.hub_retry_cap,
             max_attempts=settings.hub_max_attempts,
             max_age=settings.hub_max_age,
+            failing_retry=settings.hub_failing_retry,
         )
         config = DispatcherConfig(
             policy=policy,
@@ -41,6 +42,7 @@ class EventPipeline:
             timeout=settings.hub_timeout,
             batch=settings.hub_batch,
             concurrency=settings.hub_concurrency,
+            signing=settings.hub_signing,
         )
         self.dispatcher = Dispatcher(store, config, bus=self.bus, guard=callback_guard(settings))
 

@@ -16,10 +16,13 @@ from app import web
 from app.auth import Authenticator
 from app.edge import EdgeConfig, RequestEdgeMiddleware
 from app.events import EventPipeline, callback_guard
+from app.observability import health as probes
+from app.observability.http import Observed
 from app.settings import Settings
 from resolvers.activation.drivers import DriverRegistry
 from resolvers.api import Resolvers
 from resolvers.engine import EngineConfig
+from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
@@ -40,6 +43,12 @@ async def health(request: Request) -> Response:
                         status_code=200 if healthy else 503)
 
 
+async def _metrics(request: Request) -> Response:
+    from app.observability.metrics import metrics  # prometheus_client's exposition loads on the first scrape
+
+    return await metrics(request)
+
+
 def engine_config(settings: Settings) -> EngineConfig:
     return EngineConfig(
         policy=settings.activation_policy,
@@ -53,6 +62,14 @@ def engine_config(settings: Settings) -> EngineConfig:
         retry_backoff_cap=settings.activation_retry_backoff_cap,
         expected_seconds=settings.activation_expected_seconds,
         expected_seconds_by_spec=settings.activation_expected_seconds_by_spec,
+    )
+
+
+def retention_config(settings: Settings) -> RetentionConfig:
+    return RetentionConfig(
+        outbox=settings.retention_outbox, deliveries=settings.retention_deliveries,
+        revisions=settings.retention_revisions, activations=settings.retention_activations,
+        monitors=settings.retention_monitors, batch=settings.prune_batch, interval=settings.prune_interval,
     )
 
 
@@ -83,13 +100,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("NO AUTHENTICATION: every caller is anonymous with every scope (development only). Set "
                         "TMF640_API_KEYS or TMF640_JWT_JWKS_URL before exposing this server (docs/security.md)")
             log.warning("!" * 78)
+        pruner = app.state.pruner = Pruner(store, retention_config(settings))
         try:
             await events.start()
             if settings.runner_enabled:
                 await resolvers.engine.start()
+            await pruner.start()
+            log.info("ready", extra={"event": "started", "database": db.engine.url.render_as_string(),
+                                     "runner": settings.runner_enabled})
             yield
         finally:
             try:
+                await pruner.stop()
                 await resolvers.engine.stop()
                 await events.stop()  # tolerates a partial start
             finally:
@@ -112,16 +134,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/health/live", probes.live, methods=["GET"]),
+            Route("/health/ready", probes.ready, methods=["GET"]),
+            *([Route("/metrics", _metrics, methods=["GET"])] if settings.metrics_enabled else []),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_routes(),
             *web.routes(),
         ],
         exception_handlers=HANDLERS,
-        middleware=[Middleware(
-            RequestEdgeMiddleware, authenticator=authenticator,
-            config=EdgeConfig(public_base_url=settings.public_base_url, max_body_bytes=settings.max_body_bytes),
-        )],
+        middleware=[
+            Middleware(Observed),  # outermost: ids and the request line for every answer, refusals included
+            Middleware(RequestEdgeMiddleware, authenticator=authenticator, config=EdgeConfig(
+                public_base_url=settings.public_base_url, max_body_bytes=settings.max_body_bytes)),
+        ],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     ws_ping_timeout: float = Field(20.0, gt=0, description="A client that answers no ping within this is closed")
     migrate_on_start: bool = True
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Log lines as JSON objects or text; auto: text on a terminal, JSON otherwise")
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics")
 
     # Activation engine (README, "Activation")
     sync_wait_seconds: float = Field(
@@ -80,13 +83,30 @@ class Settings(BaseSettings):
     hub_poll_interval: float = Field(1.0, gt=0, description="Dispatcher safety-net poll")
     hub_retry_base: float = Field(1.0, gt=0, description="First retry delay; doubles per failed attempt")
     hub_retry_cap: float = Field(300.0, gt=0, description="Longest retry delay")
-    hub_max_attempts: int = Field(10, ge=1, description="Failed attempts on one event before a listener fails")
+    hub_max_attempts: int = Field(
+        0, ge=0, description="Failed attempts on one event before a listener is marked failing; 0: no limit")
     hub_max_age: float = Field(86_400.0, gt=0, description="Seconds one event may keep failing before that")
+    hub_failing_retry: float = Field(
+        600.0, gt=0, description="A failing listener is tried again this often, and becomes active when it answers")
+    hub_signing: Literal["both", "tmf640", "standard"] = Field(
+        "both", description="With a secret: X-TMF640-Signature, Standard Webhooks headers, or both")
     hub_timeout: float = Field(10.0, gt=0, description="HTTP timeout of one delivery")
     hub_lease: float = Field(30.0, gt=0, description="Lease on a listener while a process delivers to it")
     hub_batch: int = Field(100, ge=1, description="Outbox rows read per delivery round")
     hub_concurrency: int = Field(16, ge=1, description="Listeners served at once by one process")
 
+
+    # Retention (docs/operations.md). Seconds; 0 keeps that kind of row for ever.
+    retention_outbox: float = Field(
+        604_800.0, ge=0, description="Replay window of the outbox; a row stays until every listener passed it")
+    retention_deliveries: float = Field(604_800.0, ge=0, description="Hub delivery records")
+    retention_revisions: float = Field(
+        7_776_000.0, ge=0, description="Service revisions (each service keeps its newest)")
+    retention_activations: float = Field(
+        2_592_000.0, ge=0, description="Finished activations and their steps")
+    retention_monitors: float = Field(2_592_000.0, ge=0, description="Finished Monitors")
+    prune_interval: float = Field(300.0, ge=0, description="Seconds between pruning rounds; 0: only `tmf640 prune`")
+    prune_batch: int = Field(500, ge=1, description="Rows deleted per short transaction while pruning")
     # Authentication and tenants (docs/security.md)
     api_keys: dict[str, ApiKeyGrant] = Field(
         default_factory=dict,

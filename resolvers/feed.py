@@ -15,10 +15,12 @@ the bus itself fails, the stream ends with `EventStreamInterrupted`, naming the 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from resolvers import telemetry
 from resolvers.context import RequestContext
 from resolvers.rules.errors import EventStreamInterrupted, ValidationFailed
 from resolvers.rules.matching import matches, parse_event_query
@@ -38,6 +40,26 @@ class EventFeed:
     replay_batch: int = 500
 
     async def stream(
+        self,
+        ctx: RequestContext,
+        *,
+        after: str | None = None,
+        query: str | None = None,
+        conditions: Sequence[Condition] = (),
+        predicate: Predicate | None = None,
+    ) -> AsyncGenerator[FeedEvent, None]:
+        """`_stream`, counted in the subscriptions gauge while it runs."""
+        telemetry.SUBSCRIPTIONS.inc()
+        try:
+            async with contextlib.aclosing(
+                self._stream(ctx, after=after, query=query, conditions=conditions, predicate=predicate)
+            ) as events:
+                async for event in events:
+                    yield event
+        finally:
+            telemetry.SUBSCRIPTIONS.dec()
+
+    async def _stream(
         self,
         ctx: RequestContext,
         *,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from resolvers import telemetry
 from resolvers.callback_guard import CallbackGuard
 from resolvers.context import ADMIN, RequestContext
 from resolvers.rules.delivery import check_callback, check_secret
@@ -122,6 +123,7 @@ class Hubs:
         async with self.store.write(ctx.caller.scope) as uow:
             if not await uow.hubs.delete(id):
                 raise NotFound("Hub", id)
+        telemetry.forget_listener(id)  # its metric series go with it
 
     async def get(self, ctx: RequestContext, id: str) -> HubRow:
         _check_admin(ctx)

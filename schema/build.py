@@ -18,9 +18,11 @@ from strawberry.tools import merge_types
 from schema.access import ScopeCheck
 from schema.batch import BatchMutation
 from schema.errors import should_mask
+from schema.execution import BoundedExecutionContext
 from schema.hubs import HubMutation, HubQuery
 from schema.mutation import Mutation
 from schema.node import NodeQuery
+from schema.observed import OperationMetrics
 from schema.operator import OperatorMutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
@@ -56,6 +58,7 @@ def _build(limits: Limits) -> strawberry.Schema:
         query=merge_types("Query", (Query, HubQuery, NodeQuery)),
         mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation, BatchMutation)),
         subscription=Subscription,
+        execution_context_class=BoundedExecutionContext,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # Factories, not instances: Strawberry builds each extension afresh for every operation.
         extensions=[
@@ -64,5 +67,6 @@ def _build(limits: Limits) -> strawberry.Schema:
             partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             partial(MaskErrors, should_mask_error=should_mask),
+            OperationMetrics,
         ],
     )

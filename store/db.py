@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib.util
+import os
 import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -131,6 +132,16 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """Raise unless the database answers; a SQLite file that was moved or deleted counts as gone (the open
+        connections would otherwise go on writing to the unlinked file)."""
+        if not self.is_postgres:
+            path = self.engine.url.database
+            if path and not os.path.exists(path):  # noqa: ASYNC240  (one stat, cheaper than a thread hop)
+                raise FileNotFoundError(f"the SQLite database file {path} is missing")
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     @asynccontextmanager
     async def side_transaction(self) -> AsyncIterator[AsyncConnection]:

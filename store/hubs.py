@@ -59,6 +59,19 @@ class DeliveryRow:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A failed attempt closing a batch: the streak on the head event and what follows it."""
+
+    attempts: int
+    first_failure_at: datetime
+    next_attempt_at: datetime
+    error: str
+    give_up: bool  # failing from now on (or still, after a slow retry that failed)
+    recovered: bool = False  # an earlier event of the batch was accepted: active again, failing on the next
+    failed_at: datetime | None = None  # kept while a failing listener stays failing
+
+
+@dataclass(frozen=True)
 class Due:
     """Listeners with undelivered events that may be claimed now, and when the next backed-off one is due."""
 
@@ -140,9 +153,10 @@ class HubRepository:
     # ---- leases ------------------------------------------------------------------------------------------
 
     async def due(self, now: datetime, last_seq: int) -> Due:
-        """Active listeners behind `last_seq`, not backing off, whose lease is free or expired."""
+        """Listeners behind `last_seq` whose lease is free or expired and whose next attempt is due: active ones,
+        and failing ones whose slow retry (`next_attempt_at`) has come."""
         c = hub_listener.c
-        behind = and_(c.state == ACTIVE, c.cursor < last_seq)
+        behind = and_(c.state.in_((ACTIVE, FAILING)), c.cursor < last_seq)
         free = or_(c.lease_owner.is_(None), c.lease_until < now)
         ready = or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)
         ids = (await self.conn.execute(select(c.id).where(behind, free, ready).order_by(c.id))).scalars().all()
@@ -156,7 +170,7 @@ class HubRepository:
         c = hub_listener.c
         result = await self.conn.execute(
             update(hub_listener)
-            .where(c.id == id, c.state == ACTIVE,
+            .where(c.id == id, c.state.in_((ACTIVE, FAILING)),
                    or_(c.lease_owner.is_(None), c.lease_until < now, c.lease_owner == owner))
             .values(lease_owner=owner, lease_until=until)
         )
@@ -211,10 +225,39 @@ class HubRepository:
         }
         if give_up:
             values.update(state=FAILING, failed_at=now, lease_owner=None, lease_until=None)
+            if next_attempt_at is not None:  # the slow retry of a failing listener
+                values["next_attempt_at"] = next_attempt_at
         result = await self.conn.execute(
             update(hub_listener).where(hub_listener.c.id == id, hub_listener.c.lease_owner == owner).values(**values)
         )
         return bool(result.rowcount)
+
+    async def settle(self, id: str, owner: str, *, cursor: int, now: datetime, failure: Failure | None) -> bool:
+        """The outcome of one batch, in one statement: the cursor moves to `cursor` (events delivered or skipped)
+        and, without a failure, the listener is active with no failure streak; with one, the failure is recorded
+        (a retry scheduled, or the listener failing with its slow retry, lease released)."""
+        c = hub_listener.c
+        values: dict[str, Any] = {"cursor": cursor, "updated_at": now}
+        if failure is None:
+            values.update(state=ACTIVE, attempts=0, first_failure_at=None, next_attempt_at=None, last_error=None,
+                          failed_at=None)
+        else:
+            values.update(attempts=failure.attempts, first_failure_at=failure.first_failure_at,
+                          last_error=failure.error, next_attempt_at=failure.next_attempt_at)
+            if failure.give_up:
+                values.update(state=FAILING, lease_owner=None, lease_until=None,
+                              failed_at=failure.failed_at or now)
+            elif failure.recovered:
+                values.update(state=ACTIVE, failed_at=None)
+        result = await self.conn.execute(
+            update(hub_listener).where(c.id == id, c.lease_owner == owner, c.cursor <= cursor).values(**values)
+        )
+        return bool(result.rowcount)
+
+    async def record_many(self, rows: list[dict[str, Any]]) -> None:
+        """Delivery attempts of one batch (the keyword arguments of `record`), in one statement."""
+        if rows:
+            await self.conn.execute(insert(hub_delivery), rows)
 
     # ---- attempts ----------------------------------------------------------------------------------------
 

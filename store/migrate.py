@@ -20,6 +20,7 @@ from store.db import Database
 if TYPE_CHECKING:
     from alembic.config import Config
 
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.MULTILINE)
@@ -86,3 +87,19 @@ async def upgrade(db: Database) -> None:
             if db.is_postgres:
                 await conn.exec_driver_sql("SELECT pg_advisory_unlock(640640)")
                 await conn.commit()
+
+
+async def applied(db: Database) -> set[str]:
+    """The revisions recorded in the database (empty before the first migration)."""
+    async with db.read() as conn:
+        try:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        except Exception:
+            await conn.rollback()
+            raise
+    return {str(r) for r in rows}
+
+
+async def pending(db: Database) -> bool:
+    """True when the database is behind the code's migrations."""
+    return not await at_head(db)

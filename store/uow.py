@@ -15,6 +15,7 @@ from store.hubs import HubRepository
 from store.monitors import MonitorRepository
 from store.outbox import OutboxRepository
 from store.reads import ServiceView, service_view
+from store.retention import RetentionRepository
 from store.services import ServiceRepository
 
 log = logging.getLogger("tmf640.store")
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn, tenant)
         self.hubs = HubRepository(conn, tenant)
         self.activations = ActivationRepository(conn, tenant)
+        self.retention = RetentionRepository(conn)  # every tenant's rows: retention is the operator's
 
 
 class Store:

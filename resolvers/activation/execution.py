@@ -28,7 +28,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from resolvers.activation import progress
+from resolvers import telemetry
+from resolvers.activation import observe, progress
 from resolvers.activation.drivers import DriverError, Step
 from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.activation.writes import apply_doc, delete_service
@@ -52,6 +53,9 @@ class Execution:
         self._published = float("-inf")
 
     async def run(self) -> None:
+        act = await self._load()
+        if act is not None:  # every line of this work carries its ids (this task's own context)
+            telemetry.set_context(**observe.ids_of(act))
         for _ in range(3):  # a cancel that lands while finishing sends the activation back to compensation
             act = await self._load()
             if act is None or act.finished or act.held:
@@ -167,6 +171,8 @@ class Execution:
         return await self._call(started)
 
     async def _redo(self, step: StepRow) -> str:
+        log.info("step %s in doubt: sending it again", step.id,
+                 extra={"event": "step_retry", "step_id": step.id, "service_id": step.service_id})
         now = _now()
         async with self._recording() as uow:
             await self._touch(uow, now)
@@ -194,11 +200,13 @@ class Execution:
                     await self._hold(f"driver unreachable: step {step.id} ({step.action} of service "
                                      f"{step.service_id}) failed {retries + 1} times: {exc.message}")
                 retries += 1
-                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries)
+                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries,
+                         extra={"event": "step_retry", "step_id": step.id, "attempt": retries, "error": exc.message})
                 await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
             except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
                 error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 break
+        observe.step_done(self.env.drivers, call, error)
         now = _now()
         async with self._recording() as uow:
             await uow.services.get(step.service_id, for_update=True)
@@ -275,8 +283,10 @@ class Execution:
                     await apply_doc(uow, self._ctx(act, step), step.service_id, step.before_doc, now,
                                     operation="compensate")
                 await self._progress(uow, now)
+                observe.compensated(step.id, step.service_id, None)
                 return
             await uow.activations.set_compensation(step.id, "failed", error=f"compensation failed: {error}")
+        observe.compensated(step.id, step.service_id, error)
         await self._hold(f"compensation cannot complete: step {step.id} ({step.action} of service "
                          f"{step.service_id}): {error}")
 
@@ -302,7 +312,7 @@ class Execution:
             final = await self._load_checked(uow)
             ids = await progress.publish(uow, final, now, final=True)
         self.env.notifier.notify(ids)
-        log.info("activation %s %s", self.id, result.name)
+        observe.finished(final, result.name, now)
         return True
 
     # ---- helpers -----------------------------------------------------------------------------------------
@@ -357,7 +367,7 @@ class Execution:
             await uow.activations.hold(self.id, self.env.owner, reason, now)
             ids = await progress.publish(uow, await self._load_checked(uow), now, final=False)
         self.env.notifier.notify(ids)  # waiters see the held condition at once
-        log.warning("activation %s held: %s", self.id, reason)
+        log.warning("activation %s held: %s", self.id, reason, extra={"event": "held", "reason": reason})
         raise Held(reason)
 
     async def _progress(self, uow: UnitOfWork, now: datetime, *, force: bool = False) -> None:

@@ -1,14 +1,17 @@
 """The hub dispatcher: a background task POSTing each matching outbox event to each listener, in seq order.
 
-At-least-once, ordered per listener, never in the request path:
-- a listener's cursor (last delivered seq) advances only after its callback answered 2xx, in a transaction
-  that also records the attempt; a crash or restart before that re-sends the event (the only duplicates);
-- one event in flight per listener: the next is sent only after the previous one was accepted, so order holds;
-- a failed attempt schedules the next one after `DeliveryPolicy.delay` (exponential, capped); at the give-up
-  point the listener is marked `failing` and left alone until resumed (resolvers.hubs.Hubs.resume);
+At-least-once, ordered per listener, never in the request path, listeners served concurrently (one task each):
+- events are delivered in batches (`batch` outbox rows): POSTed one after the other, the next only after the
+  previous was accepted (so order holds), then settled in one transaction that records every attempt and moves
+  the cursor past what was accepted or skipped; a crash before that re-sends the batch (the only duplicates);
+- a failed attempt ends the batch and schedules the next one after `DeliveryPolicy.delay` (exponential,
+  capped); once one event has failed for `max_age` (a day by default) the listener is marked `failing` and
+  tried again every `failing_retry` seconds: when it answers it becomes active and receives everything it
+  missed, with no operator (resolvers.hubs.Hubs.resume still retries at once);
 - several processes on one PostgreSQL: a listener is served only under a lease (store.hubs): a conditional
-  update on `lease_owner`/`lease_until`, taken per run and renewed before every POST. The lease outlives the
-  HTTP timeout, so two processes never deliver to one listener at once.
+  update on `lease_owner`/`lease_until`, taken per run, renewed once per batch (and within a batch only when
+  the next POST could outlast it). The lease outlives the HTTP timeout, so two processes never deliver to one
+  listener at once.
 
 It wakes on every event the bus carries, when a listener is registered or resumed, when a backed-off retry
 falls due, and every `poll_interval` seconds as a safety net.
@@ -25,16 +28,17 @@ import socket
 import ssl
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from resolvers import telemetry
 from resolvers.callback_guard import CallbackGuard
 from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
 from resolvers.rules.matching import matches, parse_event_query
 from store.bus import Bus, SubscriberDropped, Subscription
-from store.hubs import ACTIVE, HubRow
+from store.hubs import ACTIVE, FAILING, Failure, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
 from store.uow import ALL_TENANTS, Store
@@ -70,6 +74,7 @@ class DispatcherConfig:
     timeout: float = 10.0
     batch: int = 100
     concurrency: int = 16
+    signing: str = "both"  # with a secret: "tmf640" (X-TMF640-Signature), "standard" (Standard Webhooks), "both"
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= self.timeout:
@@ -210,12 +215,12 @@ class Dispatcher:
     # ---- one listener ------------------------------------------------------------------------------------
 
     async def _serve(self, hub_id: str) -> None:
-        """Deliver everything pending for one listener, in order, until caught up or an attempt fails."""
+        """Deliver everything pending for one listener, in order, batch by batch, until caught up or one fails."""
         try:
             while not self._stopping:
                 async with self.store.read(ALL_TENANTS) as uow:
                     hub = await uow.hubs.get(hub_id)
-                    if hub is None or hub.state != ACTIVE or hub.lease_owner != self.owner:
+                    if hub is None or hub.state not in (ACTIVE, FAILING) or hub.lease_owner != self.owner:
                         return
                     if hub.next_attempt_at is not None and hub.next_attempt_at > _now():
                         return
@@ -236,31 +241,77 @@ class Dispatcher:
                 log.warning("hub %s: could not release its lease: %s", hub_id, exc)
 
     async def _deliver_batch(self, hub: HubRow, events: list[OutboxEvent]) -> bool:
-        """True when the whole batch was handled and the listener may have more; False to stop serving it."""
+        """POST the batch's matching events in order, stopping at the first failure, then settle it all in one
+        transaction (attempt records, cursor, failure streak). One lease per batch: renewed before it, and again
+        only if the batch outlasts half the lease. True when the listener may have more to deliver.
+
+        A crash before the settle re-sends the batch (at-least-once: the duplicates are the batch's).
+        """
+        if not await self._renew(hub.id):
+            return False
+        renewed = time.monotonic()
         conditions = self._conditions(hub.query)
-        passed = hub.cursor
+        records: list[dict[str, Any]] = []
+        passed, failure, sent = hub.cursor, None, 0
         for event in events:
             if self._stopping:
-                return False
+                break
             if not _visible(hub, event) or not matches(conditions, event.payload):
                 passed = event.seq
                 continue
-            if passed > hub.cursor and not await self._skip(hub, passed):
-                return False
-            if not await self._deliver(hub, event, hub.attempts + 1):
-                return False
-            hub = replace(hub, cursor=event.seq, attempts=0, first_failure_at=None)
+            if time.monotonic() - renewed + self.config.timeout > self.config.lease_seconds * 0.9:
+                if not await self._renew(hub.id):
+                    break
+                renewed = time.monotonic()
+            attempt = hub.attempts + 1 if sent == 0 else 1
+            record = await self._post(hub, event, attempt)
+            records.append(record)
+            sent += 1
+            telemetry.hub_attempt(hub.id, record["delivered"])
+            if not record["delivered"]:
+                failure = self._failure(hub, record, recovered=sent > 1)
+                break
             passed = event.seq
-        return passed <= hub.cursor or await self._skip(hub, passed)
+        if passed == hub.cursor and failure is None and not records:
+            return False
+        kept = await self._settle(hub, passed, failure, records)
+        self._log_transition(hub, failure, records)
+        return kept and failure is None and not self._stopping
+
+    def _failure(self, hub: HubRow, record: dict[str, Any], *, recovered: bool) -> Failure:
+        now, policy = record["at"], self.config.policy
+        first = now if recovered else (hub.first_failure_at or now)
+        attempts = record["attempt"]
+        give_up = not recovered and (hub.state == FAILING or policy.gives_up(attempts, first, now))
+        later = timedelta(seconds=policy.failing_retry) if give_up else policy.delay(attempts)
+        return Failure(attempts=attempts, first_failure_at=first, next_attempt_at=now + later,
+                       error=record["error"] or "failed", give_up=give_up, recovered=recovered,
+                       failed_at=hub.failed_at if hub.state == FAILING and not recovered else None)
+
+    def _log_transition(self, hub: HubRow, failure: Failure | None, records: list[dict[str, Any]]) -> None:
+        ids = {"listener": hub.id, "callback": hub.callback}
+        if hub.state == FAILING and any(r["delivered"] for r in records):
+            log.warning("hub %s answers again: delivering what it missed", hub.id,
+                        extra={"event": "hub_resumed", **ids})
+        if failure is not None and failure.give_up and hub.state != FAILING:
+            log.warning("hub %s marked failing after %d attempts: %s; retried every %ss", hub.id, failure.attempts,
+                        failure.error, self.config.policy.failing_retry,
+                        extra={"event": "hub_give_up", "attempts": failure.attempts, "error": failure.error, **ids})
+        elif failure is not None and not failure.give_up:
+            log.info("hub %s delivery failed (attempt %d), retry in %.1fs: %s", hub.id, failure.attempts,
+                     (failure.next_attempt_at - _now()).total_seconds(), failure.error,
+                     extra={"event": "hub_retry", "attempts": failure.attempts, "error": failure.error, **ids})
 
     def _conditions(self, query: str | None) -> tuple[Condition, ...]:
         if query not in self._queries:
+            if len(self._queries) >= 1024:  # bounded: listeners come and go
+                self._queries.clear()
             self._queries[query] = parse_event_query(query)  # checked at registration
         return self._queries[query]
 
-    async def _skip(self, hub: HubRow, seq: int) -> bool:
+    async def _renew(self, hub_id: str) -> bool:
         async with self.store.write(ALL_TENANTS) as uow:
-            return await uow.hubs.skip_to(hub.id, self.owner, seq, _now())
+            return await uow.hubs.renew(hub_id, self.owner, _now() + self._lease())
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -269,15 +320,13 @@ class Dispatcher:
             self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, verify=_tls())
         return self._client
 
-    async def _deliver(self, hub: HubRow, event: OutboxEvent, attempt: int) -> bool:
-        """One POST of one event; records the attempt; True only when it was accepted (2xx)."""
-        async with self.store.write(ALL_TENANTS) as uow:
-            if not await uow.hubs.renew(hub.id, self.owner, _now() + self._lease()):
-                return False
+    async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int) -> dict[str, Any]:
+        """One POST of one event; the attempt's record (delivered only when answered 2xx)."""
         client = self._http()
         body = body_of(event.payload)
         sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
-                               correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret)
+                               correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret,
+                               timestamp=int(time.time()), signing=self.config.signing)
         status_code: int | None = None
         error: str | None = None
         started = time.monotonic()
@@ -292,28 +341,13 @@ class Dispatcher:
                 error = f"HTTP {status_code} {response.reason_phrase}".strip()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        duration_ms = (time.monotonic() - started) * 1000
-        return await self._settle(hub, event, attempt, status_code, error, duration_ms)
+        return {"listener_id": hub.id, "seq": event.seq, "event_id": event.event_id, "event_type": event.event_type,
+                "attempt": attempt, "at": _now(), "status_code": status_code, "error": error,
+                "duration_ms": (time.monotonic() - started) * 1000, "delivered": error is None}
 
-    async def _settle(self, hub: HubRow, event: OutboxEvent, attempt: int, status_code: int | None,
-                      error: str | None, duration_ms: float) -> bool:
-        now = _now()
-        policy = self.config.policy
+    async def _settle(self, hub: HubRow, cursor: int, failure: Failure | None, records: list[dict[str, Any]]) -> bool:
         async with self.store.write(ALL_TENANTS) as uow:
-            if error is None:
-                kept = await uow.hubs.delivered(hub.id, self.owner, event.seq, now)
-            else:
-                first = hub.first_failure_at or now
-                give_up = policy.gives_up(attempt, first, now)
-                kept = await uow.hubs.failed(hub.id, self.owner, attempts=attempt, first_failure_at=first,
-                                             next_attempt_at=now + policy.delay(attempt), error=error,
-                                             give_up=give_up, now=now)
-                if give_up and kept:
-                    log.warning("hub %s marked failing after %d attempts on event %s: %s",
-                                hub.id, attempt, event.event_id, error)
-            if kept or await uow.hubs.get(hub.id) is not None:
-                await uow.hubs.record(listener_id=hub.id, seq=event.seq, event_id=event.event_id,
-                                      event_type=event.event_type, attempt=attempt, at=now,
-                                      status_code=status_code, error=error, duration_ms=duration_ms,
-                                      delivered=error is None)
-        return error is None and kept
+            kept = await uow.hubs.settle(hub.id, self.owner, cursor=cursor, now=_now(), failure=failure)
+            if kept or await uow.hubs.get(hub.id) is not None:  # a deleted listener keeps no records
+                await uow.hubs.record_many(records)
+        return kept

@@ -70,6 +70,11 @@ class Runner:
     def owner(self) -> str:
         return self.env.owner
 
+    @property
+    def alive(self) -> bool:
+        """Its claiming loop and lease heartbeat run (readiness)."""
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+
     def stats(self) -> dict[str, int]:
         """The runner's counters and gauges, for metrics."""
         return {
@@ -184,7 +189,8 @@ class Runner:
                     ids = await progress.publish(uow, fresh, now, final=False) if fresh is not None else []
                     self.env.notifier.notify(ids)
                     self.activations_held += 1
-                    log.warning("activation %s held: %s", activation_id, reason)
+                    log.warning("activation %s held: %s", activation_id, reason,
+                                extra={"event": "held", "activation_id": activation_id, "reason": reason})
                     return
                 pause = timedelta(seconds=policy.delay(failures))
                 await uow.activations.record_failure(activation_id, self.owner, now, now + pause)
@@ -226,7 +232,8 @@ class Runner:
         self.keeper.drop(activation_id)
         self.leases_lost += 1
         log.warning("activation %s: lease lost to another runner%s (%d lost so far)", activation_id,
-                    f" ({holder})" if holder else "", self.leases_lost)
+                    f" ({holder})" if holder else "", self.leases_lost,
+                    extra={"event": "lease_lost", "activation_id": activation_id, "holder": holder})
 
     async def _renew(self, ids: list[str]) -> set[str] | None:
         """Renew now, from the event loop (a lease in doubt right before a driver call); the ids another

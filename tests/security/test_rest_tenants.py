@@ -19,7 +19,8 @@ from tests.events.support import API, Running, running
 from tests.security.support import AT_LEAST, BELOW, auth, secured_settings, seed
 
 PARAM = re.compile(r"\{id(:[a-z_]+)?\}")
-NOT_REST = {"/health", "/graphql"}
+# public probes; GraphQL checks per operation; /metrics is the operator's (tests/ops/test_metrics.py)
+NOT_REST = {"/health", "/health/live", "/health/ready", "/graphql", "/metrics"}
 # Pages and the published TMF640 document hold no tenant's data: anyone may load them (docs/security.md).
 PUBLIC = {"/console", "/swagger"}
 PUBLIC_DOCUMENTS = ("/swagger.json", "/api-docs")

@@ -5,7 +5,9 @@ Configuration (`TMF640_DRIVER_CONFIG={"simulated": {...}}`):
 - `failureRate`: the same shape, a probability in [0, 1]; the draw is a hash of `seed` and the step id, so
   that a step sent again (same id) gets the same answer;
 - `seed`: integer; `journal`: a file to which every call is appended as one JSON line (tests read what was
-  executed across processes).
+  executed across processes);
+- `memory`: calls (and answers, so that a step sent again gets the same one) kept in memory, the newest
+  `memory` of them (default 1,000): memory stays bounded however long the server runs.
 
 A service asks for a deterministic failure through a characteristic:
 `{"name": "simulateFailure", "value": "activate"}` fails its `activate` step; the value may be a list; `"*"`
@@ -22,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,16 +90,18 @@ class SimulatedDriver:
         failure_rate: Any = None,
         seed: int = 0,
         journal: str | None = None,
+        memory: int = 1_000,
     ) -> None:
         self.latency_ms = _per_spec(latency_ms, 0.0)
         self.failure_rate = _per_spec(failure_rate, 0.0)
         self.seed = seed
         self.journal = journal
+        self.memory = max(1, memory)
         self.calls: list[Call] = []
         self.gates: list[Gate] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._outcomes: dict[tuple[str, str], dict[str, Any] | DriverError] = {}
+        self._outcomes: OrderedDict[tuple[str, str], dict[str, Any] | DriverError] = OrderedDict()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SimulatedDriver:
@@ -105,6 +110,7 @@ class SimulatedDriver:
             failure_rate=config.get("failureRate"),
             seed=int(config.get("seed", 0)),
             journal=config.get("journal"),
+            memory=int(config.get("memory", 1_000)),
         )
 
     # ---- what tests use ----------------------------------------------------------------------------------
@@ -133,6 +139,8 @@ class SimulatedDriver:
         key = (phase, step.id)
         repeat = key in self._outcomes
         self.calls.append(Call(phase, step.id, step.service_id, step.action, repeat, step.service))
+        if len(self.calls) > self.memory:  # trimmed by a tenth at a time: amortised O(1)
+            del self.calls[: len(self.calls) - self.memory + self.memory // 10]
         self._journal(phase, step, repeat)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -145,21 +153,26 @@ class SimulatedDriver:
         for gate in [g for g in self.gates if g.matches(phase, step)]:
             gate.entered.set()
             await gate.opened.wait()
-        if repeat:
-            known = self._outcomes[key]
+        known = self._outcomes.get(key) if repeat else None
+        if known is not None:  # (an answer forgotten past `memory` is drawn again: the draw is deterministic)
             if isinstance(known, DriverError):
                 raise known
             return known
         await asyncio.sleep(self._latency(step) / 1000)
         failure = self._failure(phase, step)
         if failure is not None:
-            self._outcomes[key] = failure
+            self._remember(key, failure)
             raise failure
         result: dict[str, Any] = {"driver": "simulated", "phase": phase, "action": step.action, "stepId": step.id}
         if step.action == "feasibilityCheck" and phase == EXECUTE:
             result["feasible"] = True
-        self._outcomes[key] = result
+        self._remember(key, result)
         return result
+
+    def _remember(self, key: tuple[str, str], outcome: dict[str, Any] | DriverError) -> None:
+        self._outcomes[key] = outcome
+        while len(self._outcomes) > self.memory:
+            self._outcomes.popitem(last=False)
 
     def _latency(self, step: Step) -> float:
         own = step.characteristic("simulateLatencyMs")

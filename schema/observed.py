@@ -1,0 +1,33 @@
+"""Counts GraphQL operations by name, type and outcome (resolvers.telemetry), and logs the failed ones."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from strawberry.extensions import SchemaExtension
+
+from resolvers import telemetry
+
+log = logging.getLogger("tmf640.graphql")
+MAX_NAME = 64  # operation names come from clients: bounded, so that series stay few
+
+
+class OperationMetrics(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        name = (ctx.operation_name or "anonymous")[:MAX_NAME]
+        try:
+            kind = ctx.operation_type.value
+        except Exception:  # a document that did not parse has no type
+            kind = "unknown"
+        errors = list(ctx.pre_execution_errors or [])
+        result = ctx.result
+        if result is not None and getattr(result, "errors", None):
+            errors.extend(result.errors or [])
+        outcome = "error" if errors else "ok"
+        telemetry.GRAPHQL_OPERATIONS.labels(operation=name, type=kind, outcome=outcome).inc()
+        log.info("graphql %s %s", kind, name, extra={
+            "event": "graphql", "operation": name, "operation_type": kind, "outcome": outcome,
+            **({"errors": [e.message for e in errors[:5]]} if errors else {})})
