@@ -44,14 +44,16 @@ class Server:
         self.env = {**os.environ, **env, "TMF640_PORT": str(self.port), "TMF640_HOST": "127.0.0.1"}
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None  # the current start's log file, closed when the process ends
         self.starts = 0
         self.kills = 0
 
     def start(self, wait: float = 30.0) -> None:
         self.starts += 1
-        log = (self.logs / f"{self.name}-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT)
+        self._close_log()
+        self._log = (self.logs / f"{self.name}-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
         until(f"{self.name} to answer", self.healthy, wait)
 
     @property
@@ -71,6 +73,7 @@ class Server:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
             self.kills += 1
+        self._close_log()
 
     def stop(self) -> None:
         if self.alive:
@@ -80,6 +83,12 @@ class Server:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def log_text(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{self.name}-*.log")))
