@@ -18,6 +18,7 @@ from store.uow import ALL_TENANTS
 from tests.events.support import API, WAIT, Running, event_settings, eventually, listening, running, simple
 
 CTX = RequestContext()
+ASYNC = {"Prefer": "respond-async"}  # answered at once with the Monitor of the work
 
 
 @pytest.fixture
@@ -63,10 +64,23 @@ async def test_a_hub_listener_gets_each_event_once_from_the_pair(pg_url: str) ->
         hub_id = registered.json()["id"]
         start = (await outbox(a))[-1].seq if await outbox(a) else 0
 
+        async def settled(r: Running, monitor_id: str) -> None:
+            # The work may run on either instance, and a synchronous write is woken only by its own process's
+            # runner: so each write asks for the Monitor at once and the test follows the Monitor instead.
+            async def done() -> bool:
+                state = (await r.client.get(f"{API}/monitor/{monitor_id}")).json()["state"]
+                return bool(state in ("Completed", "InError"))
+
+            await eventually(done, what=f"monitor {monitor_id}")
+
         async def changes(r: Running, name: str) -> None:
             for i in range(2):
-                created = (await r.client.post(f"{API}/service", json=simple(f"{name}-{i}"))).json()
-                await r.client.patch(f"{API}/service/{created['id']}", json={"state": "reserved"})
+                created = await r.client.post(f"{API}/service", json=simple(f"{name}-{i}"), headers=ASYNC)
+                await settled(r, created.json()["id"])
+                service_id = created.json()["sourceHref"].rsplit("/", 1)[-1]
+                patched = await r.client.patch(f"{API}/service/{service_id}", json={"state": "reserved"},
+                                               headers=ASYNC)
+                await settled(r, patched.json()["id"])
 
         # In rounds: between rounds the serving process releases the lease and either instance may claim it,
         # continuing from the cursor the other one left.
