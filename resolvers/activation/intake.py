@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from resolvers import telemetry
 from resolvers.activation import patch_request, progress
 from resolvers.activation.integrity import check_links
 from resolvers.activation.to_be import Chain, Target, being_undone, predict
@@ -258,7 +259,7 @@ class Intake:
         ]
         await uow.activations.insert(
             id=act_id, root_id=root, operation=operation, policy=policy,
-            monitors=[{"id": monitor_id, "role": "request"}], delete_root=delete_root, base_url=ctx.base_url,
+            monitors=[_entry(monitor_id, "request")], delete_root=delete_root, base_url=ctx.base_url,
             correlation_id=ctx.correlation_id, actor=ctx.caller.identity, steps=steps, now=now,
         )
         return act_id
@@ -319,7 +320,14 @@ def _requested(doc: dict[str, Any], predicted: dict[str, Any]) -> str | None:
 async def _join(uow: UnitOfWork, act_id: str, monitor_id: str, role: str, now: datetime) -> None:
     act = await uow.activations.get(act_id, for_update=True)
     assert act is not None
-    await uow.activations.set_monitors(act_id, [*act.monitors, {"id": monitor_id, "role": role}], now)
+    await uow.activations.set_monitors(act_id, [*act.monitors, _entry(monitor_id, role)], now)
+
+
+def _entry(monitor_id: str, role: str) -> dict[str, str]:
+    """A monitor of an activation, with the id of the HTTP request that asked for it when there is one, so that
+    the work's log lines name that request too (resolvers.activation.observe)."""
+    request_id = telemetry.current().get("request_id")
+    return {"id": monitor_id, "role": role, **({"requestId": request_id} if request_id else {})}
 
 
 async def _chains(uow: UnitOfWork, ids: list[str]) -> dict[str, Chain]:

@@ -16,10 +16,11 @@ log = logging.getLogger("tmf640.engine")
 
 
 def ids_of(act: ActivationRow) -> dict[str, str | None]:
-    """The log context of an activation: its id, its request's Monitor and correlation id."""
-    request = next((m["id"] for m in act.monitors if m.get("role") == "request"), None)
-    monitor = request or (act.monitors[0]["id"] if act.monitors else None)
-    return {"activation_id": act.id, "monitor_id": monitor, "correlation_id": act.correlation_id}
+    """The log context of an activation: its id, its request's Monitor, correlation id and HTTP request id."""
+    request = next((m for m in act.monitors if m.get("role") == "request"), None)
+    first = request or (act.monitors[0] if act.monitors else {})
+    return {"activation_id": act.id, "monitor_id": first.get("id"), "correlation_id": act.correlation_id,
+            "request_id": first.get("requestId")}
 
 
 def step_done(drivers: DriverRegistry, step: Step, error: str | None) -> None:

@@ -71,6 +71,7 @@ def test_requests_and_their_activations_log_under_the_correlation_id(tmp_path: P
     assert request["duration_ms"] > 0 and request["level"] == "INFO" and request["time"]
     (done,) = [line for line in rest if line.get("event") == "activation_outcome"]
     assert done["outcome"] == "completed" and done["activation_id"] and done["monitor_id"]
+    assert done["request_id"] == "r-rest"  # the work's lines name the request that asked for it
     assert done["monitor_id"] == created.headers.get("x-monitor-id", done["monitor_id"])
 
     # GraphQL: the request line, the operation line and the activation's outcome
@@ -87,5 +88,6 @@ def test_requests_and_their_activations_log_under_the_correlation_id(tmp_path: P
     assert step["driver"] == "simulated" and step["action"] == "activate" and step["level"] == "WARNING"
     assert outcome["outcome"] == "failed" and outcome["monitor_id"] == refused.json()["id"]
     assert outcome["activation_id"] == step["activation_id"]
+    assert outcome["request_id"] == step["request_id"] == refused.headers["x-request-id"]
     # uvicorn's own lines are JSON too (lines() parsed every line)
     assert any(line["logger"].startswith("uvicorn") for line in lines)
