@@ -30,10 +30,10 @@ from typing import Any
 
 from resolvers import telemetry
 from resolvers.activation import observe, progress
-from resolvers.activation.drivers import DriverError, Step
+from resolvers.activation.drivers import DriverError
 from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
+from resolvers.activation.step_view import driver_step, record_context, revision_operation
 from resolvers.activation.writes import apply_doc, delete_service
-from resolvers.context import RequestContext
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
 from store.activation_types import ActivationRow, StepRow
@@ -161,8 +161,8 @@ class Execution:
                     step.id, status="succeeded", now=now, expect=("pending",), done_order=order, action=None,
                     from_state=res.from_state, before=res.before, after=res.after,
                 )
-                await apply_doc(uow, self._ctx(act, fresh), step.service_id, res.after, now,
-                                operation=self._operation(act), by_value=fresh.by_value)
+                await apply_doc(uow, record_context(act, fresh), step.service_id, res.after, now,
+                                operation=revision_operation(act), by_value=fresh.by_value)
                 await self._progress(uow, now)
                 return "succeeded"
             await uow.activations.start_step(step.id, action=res.action, from_state=res.from_state,
@@ -181,7 +181,7 @@ class Execution:
 
     async def _call(self, step: StepRow) -> str:
         act = await self._load_checked()
-        call = self._driver_step(act, step)
+        call = driver_step(act, step)
         result: dict[str, Any] | None = None
         error: str | None = None
         began, retries = time.monotonic(), 0
@@ -219,8 +219,8 @@ class Execution:
                                                      done_order=order):
                 current = await uow.activations.step(step.id)
                 return current.status if current else "failed"
-            await apply_doc(uow, self._ctx(act, step), step.service_id, step.after_doc or {}, now,
-                            operation=self._operation(act), by_value=step.by_value)
+            await apply_doc(uow, record_context(act, step), step.service_id, step.after_doc or {}, now,
+                            operation=revision_operation(act), by_value=step.by_value)
             await self._progress(uow, now)
         return "succeeded"
 
@@ -256,7 +256,7 @@ class Execution:
         act = await self._load_checked()
         error: str | None = None
         if step.action is not None:
-            call = self._driver_step(act, step)
+            call = driver_step(act, step)
             began, retries = time.monotonic(), 0
             while True:
                 await self._guard()
@@ -280,7 +280,7 @@ class Execution:
             if error is None:
                 await uow.activations.set_compensation(step.id, "done")
                 if step.before_doc is not None:
-                    await apply_doc(uow, self._ctx(act, step), step.service_id, step.before_doc, now,
+                    await apply_doc(uow, record_context(act, step), step.service_id, step.before_doc, now,
                                     operation="compensate")
                 await self._progress(uow, now)
                 observe.compensated(step.id, step.service_id, None)
@@ -306,7 +306,7 @@ class Execution:
                 if not await uow.activations.set_status(self.id, "completed", now, unless_cancelled=True):
                     return False
                 if act.delete_root:
-                    await delete_service(uow, self._ctx(act), act.root_id, now)
+                    await delete_service(uow, record_context(act), act.root_id, now)
             else:
                 await uow.activations.set_status(self.id, result.name, now)
             final = await self._load_checked(uow)
@@ -316,24 +316,6 @@ class Execution:
         return True
 
     # ---- helpers -----------------------------------------------------------------------------------------
-
-    def _driver_step(self, act: ActivationRow, step: StepRow) -> Step:
-        return Step(
-            id=step.id, activation_id=self.id, service_id=step.service_id, action=step.action or "",
-            service={"id": step.service_id, **(step.after_doc or {})},
-            before={"id": step.service_id, **(step.before_doc or {})}, from_state=step.from_state,
-            to_state=step.to_state, attempt=step.attempts, correlation_id=act.correlation_id,
-        )
-
-    @staticmethod
-    def _operation(act: ActivationRow) -> str:
-        return {"create": "state", "delete": "state"}.get(act.operation, act.operation)
-
-    @staticmethod
-    def _ctx(act: ActivationRow, step: StepRow | None = None) -> RequestContext:
-        """The context a change is recorded under: the request that last shaped the step (an amend), else
-        the one that submitted the activation."""
-        return progress.context_of(act, step.correlation_id if step is not None else None)
 
     async def _touch(self, uow: UnitOfWork, now: datetime, *, count_done: bool = False) -> int:
         until = now + timedelta(seconds=self.env.lease_seconds)
