@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from store.activation_batch import BatchQueries
 from store.activation_fallout import FalloutQueries
 from store.activation_types import (
     HEAVY_COLUMNS,
@@ -41,7 +42,7 @@ def _runnable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-class ActivationRepository(FalloutQueries):
+class ActivationRepository(FalloutQueries, BatchQueries):
     """Queries and writes for activations on one connection; the caller owns the transaction."""
 
     def __init__(self, conn: AsyncConnection, tenant: str | None = None) -> None:

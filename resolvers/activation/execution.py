@@ -26,10 +26,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from resolvers import telemetry
-from resolvers.activation import observe, progress
+from resolvers.activation import calls, observe, progress
 from resolvers.activation.drivers import DriverError
 from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.activation.step_view import driver_step, record_context, revision_operation
@@ -182,30 +181,7 @@ class Execution:
     async def _call(self, step: StepRow) -> str:
         act = await self._load_checked()
         call = driver_step(act, step)
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        began, retries = time.monotonic(), 0
-        while True:
-            await self._guard()
-            try:
-                result = await self.env.outside(self.env.drivers.for_service(call.service).execute(call))
-                break
-            except Stopping:
-                raise
-            except DriverError as exc:
-                if not exc.retryable:
-                    error = exc.message
-                    break
-                if self.env.retry.exhausted(retries, time.monotonic() - began):
-                    await self._hold(f"driver unreachable: step {step.id} ({step.action} of service "
-                                     f"{step.service_id}) failed {retries + 1} times: {exc.message}")
-                retries += 1
-                log.info("activation %s: step %s failed transiently (%s), retry %d", self.id, step.id, exc, retries,
-                         extra={"event": "step_retry", "step_id": step.id, "attempt": retries, "error": exc.message})
-                await self.env.outside(asyncio.sleep(self.env.retry.delay(retries)))
-            except Exception as exc:  # a driver's failure is the step's outcome, never the runner's crash
-                error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                break
+        result, error = await calls.execute(self.env, call, guard=self._guard, hold=self._hold)
         observe.step_done(self.env.drivers, call, error)
         now = _now()
         async with self._recording() as uow:

@@ -96,9 +96,10 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
     body = summary(ctx, act, steps, states, result.name if result else "inProgress")
     ids = []
     later = _later_requests(act.monitors)
+    rows = {r.id: r for r in await uow.monitors.get_many(entry["id"] for entry in act.monitors)}
     for entry in act.monitors:
         mid = entry["id"]
-        row = await uow.monitors.get(mid)
+        row = rows.pop(mid, None) or await uow.monitors.get(mid)  # named twice: read again after the update
         if row is None:
             continue
         by = later.get(mid, [])
@@ -121,7 +122,7 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
             actions=act.operator_log,
         )
         # Each monitor's events carry the correlation id of the request that monitor tracks.
-        await update_monitor(uow, context_of(act, row.correlation_id), mid, doc, now)
+        await update_monitor(uow, context_of(act, row.correlation_id), mid, doc, now, row)
         ids.append(mid)
     return ids
 

@@ -14,6 +14,7 @@ from resolvers.context import RequestContext
 from resolvers.rendering import render_one, render_services
 from resolvers.rules import documents, envelope, monitor_docs, patching
 from store.errors import StaleVersion
+from store.monitors import MonitorRow
 from store.uow import UnitOfWork
 
 
@@ -46,10 +47,13 @@ async def insert_monitor(
 
 
 async def update_monitor(
-    uow: UnitOfWork, ctx: RequestContext, id: str, doc: dict[str, Any], now: datetime
+    uow: UnitOfWork, ctx: RequestContext, id: str, doc: dict[str, Any], now: datetime,
+    current: MonitorRow | None = None,
 ) -> dict[str, Any] | None:
-    """Store the monitor's next document; a state change emits MonitorStateChangeEvent, else AttributeValue."""
-    row = await uow.monitors.get(id)
+    """Store the monitor's next document; a state change emits MonitorStateChangeEvent, else AttributeValue.
+
+    `current`: the monitor's row as this transaction just read it (saves reading it again)."""
+    row = current if current is not None else await uow.monitors.get(id)
     if row is None or row.doc == doc:
         return None
     await uow.monitors.update(id, doc, row.version, now)

@@ -28,8 +28,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from resolvers.activation import progress
+from resolvers.activation.batch import Committer
 from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
-from resolvers.activation.execution import Execution
+from resolvers.activation.forward import Forward
 from resolvers.workers.jeopardy import JeopardyWatch
 from resolvers.workers.lease_keeper import LeaseKeeper
 from store.db import transient_error
@@ -64,6 +65,7 @@ class Runner:
         self.activations_held = 0  # activations this runner parked for an operator
         self.jeopardy = JeopardyWatch(env, expected_seconds, expected_seconds_by_spec or {})
         self.keeper = LeaseKeeper(env.store.db.url, env.owner, lease_seconds, self._on_lost)
+        self.committer = Committer(env)  # forward work of every activation, recorded in shared transactions
         env.lease_ok = self.lease_ok
 
     @property
@@ -90,6 +92,7 @@ class Runner:
 
     async def start(self) -> None:
         self.keeper.start()
+        self.committer.start()
         self._tasks = [asyncio.create_task(self._loop())]
         if self.jeopardy.enabled:
             self._tasks.append(asyncio.create_task(self._watch()))
@@ -103,6 +106,7 @@ class Runner:
         held = list(self._running)
         await self._settle(list(self._running.values()), grace_seconds)
         self._running.clear()
+        await self.committer.stop()
         await self.keeper.stop()
         if held:
             with contextlib.suppress(Exception):
@@ -139,22 +143,29 @@ class Runner:
                     await self._wake.wait()
 
     async def _claim(self, limit: int) -> list[str]:
+        """Take the leases of up to `limit` claimable activations. Looking is a read: a write transaction is
+        opened only when there is something to claim (an idle runner's safety-net poll writes nothing)."""
         began, now = time.monotonic(), _now()
+        exclude = list(self._running)
+        async with self.env.store.read(ALL_TENANTS) as uow:
+            if not await uow.activations.claimable(now, limit, exclude=exclude):
+                return []
         async with self.env.store.write(ALL_TENANTS) as uow:
-            candidates = await uow.activations.claimable(now, limit, exclude=list(self._running))
-            claimed = [c for c in candidates if await uow.activations.claim(c, self.owner, now + self.lease, now)]
+            candidates = await uow.activations.claimable(now, limit, exclude=exclude)
+            claimed = await uow.activations.claim_many(candidates, self.owner, now + self.lease, now)
         for c in claimed:
             self.keeper.hold(c, began)
         return claimed
 
     async def _execute(self, activation_id: str) -> None:
         try:
-            await Execution(self.env, activation_id).run()
+            finished = await Forward(self.env, self.committer, activation_id).run()
         except LeaseLost:
             await self._check_lost(activation_id)
             return
         except Held:
             self.activations_held += 1
+            finished = False
         except Stopping:
             return
         except asyncio.CancelledError:
@@ -168,8 +179,9 @@ class Runner:
             self.keeper.drop(activation_id)
             self._lost.discard(activation_id)
             self.kick()  # a finished activation may unblock the next one on the same services
-        async with self.env.store.write(ALL_TENANTS) as uow:
-            await uow.activations.release([activation_id], self.owner)
+        if not finished:  # a finished activation let its lease go when it finished
+            async with self.env.store.write(ALL_TENANTS) as uow:
+                await uow.activations.release([activation_id], self.owner)
 
     async def _failed(self, activation_id: str, exc: Exception) -> None:
         """An unexpected error: retry after a backoff within the policy, else hold the work for an operator."""
