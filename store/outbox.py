@@ -40,6 +40,7 @@ class OutboxRepository:
         self.tenant = tenant
         self._locked = False
         self.written = False  # whether this unit of work added events (the store wakes the relay on commit)
+        self._pending: list[dict[str, Any]] = []  # added, written by `flush` before the commit
 
     async def add(
         self,
@@ -53,23 +54,27 @@ class OutboxRepository:
         payload: dict[str, Any],
         tenant: str | None = None,
     ) -> None:
-        """Add one event of `tenant` (in a unit of work confined to a tenant: of that one)."""
+        """Add one event of `tenant` (in a unit of work confined to a tenant: of that one).
+
+        Events are kept until `flush` (the unit of work calls it right before its commit), which writes every
+        event of the transaction in one statement, in the order they were added."""
+        self.written = True
+        self._pending.append({
+            "event_id": event_id, "event_type": event_type, "correlation_id": correlation_id,
+            "resource_type": resource_type, "resource_id": resource_id, "at": at, "payload": payload,
+            "tenant": self.tenant or tenant or DEFAULT_TENANT,
+        })
+
+    async def flush(self) -> None:
+        """Write the events added so far (one statement); on PostgreSQL take the outbox lock first, held until
+        the commit, so that the order of `seq` is the order of commits."""
+        if not self._pending:
+            return
         if self.conn.dialect.name == "postgresql" and not self._locked:
             await self.conn.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK)))
             self._locked = True
-        self.written = True
-        await self.conn.execute(
-            insert(event_outbox).values(
-                event_id=event_id,
-                event_type=event_type,
-                correlation_id=correlation_id,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                at=at,
-                payload=payload,
-                tenant=self.tenant or tenant or DEFAULT_TENANT,
-            )
-        )
+        rows, self._pending = self._pending, []
+        await self.conn.execute(insert(event_outbox), rows)
 
     def _mine(self) -> ColumnElement[bool]:
         return true() if self.tenant is None else event_outbox.c.tenant == self.tenant

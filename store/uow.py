@@ -63,6 +63,7 @@ class Store:
         async with self.db.transaction() as conn:
             uow = UnitOfWork(conn, tenant)
             yield uow
+            await uow.outbox.flush()  # the transaction's events, in one statement, before the commit
         if uow.outbox.written:
             for callback in self._on_events:
                 try:

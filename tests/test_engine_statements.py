@@ -9,7 +9,9 @@ is final. The lease keeper's thread and the relay are not counted: they run on t
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,6 +59,9 @@ async def run_counted(h: Harness, monitor_ids: list[str]) -> int:
         for mid in monitor_ids:
             monitor = await h.finished(mid, WAIT * 4)
             assert monitor["state"] == "Completed", monitor
+        if os.environ.get("TMF640_SHOW_STATEMENTS"):
+            for text, times in Counter(" ".join(st.split())[:110] for st in statements).most_common():
+                print(f"{times:6d}  {text}")
         return len(statements)
 
 
