@@ -85,7 +85,7 @@ async def test_activations_cost_a_bounded_number_of_statements(harness_factory: 
 
 async def test_a_big_bundle_costs_statements_linear_in_its_size(harness_factory: MakeHarness) -> None:
     h = await harness_factory(runner_enabled=False)
-    size = 100
+    size = 400
     body = {"id": "big", **service("big", isBundle=True,
                                   supportingService=[{"id": f"m{i}", **service(f"m{i}")} for i in range(size)])}
     accepted = await h.post(body, asynchronous=True)

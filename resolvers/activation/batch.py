@@ -286,7 +286,7 @@ class Committer:
     ) -> None:
         """Counters and statuses (one statement per kind), then the Monitors of what finished or progressed."""
         changes: list[dict[str, Any]] = []
-        publish: list[tuple[_Plan, ActivationRow, bool]] = []
+        publish: list[tuple[_Plan, ActivationRow, bool, bool]] = []
         moment = time.monotonic()
         for tid, plan in plans.items():
             before = held.get(tid)
@@ -295,20 +295,22 @@ class Committer:
             act = plan.act or before
             if plan.outcome.started and act.status == "queued":
                 act = dataclasses.replace(act, status="running")
-            if (plan.recorded or plan.outcome.again) and moment - plan.last >= self.env.progress_seconds:
-                publish.append((plan, act, False))  # as one execution does: at most every progress_seconds
+            # As one execution does: progress at most every progress_seconds, then the outcome.
+            progressed = (plan.recorded or plan.outcome.again) and moment - plan.last >= self.env.progress_seconds
             if set(plan.status.values()) <= {"succeeded"} and not _stopping(act) and not act.delete_root:
                 act = dataclasses.replace(act, status="completed", lease_owner=None, lease_expires=None)
                 plan.outcome.finished = True
-                publish.append((plan, act, True))
+                publish.append((plan, act, True, progressed))
+            elif progressed:
+                publish.append((plan, act, False, False))
             elif not plan.busy and not plan.outcome.again:
                 plan.outcome.handover = True  # a failure, a cancel, held work, a delete: the one-activation path
             plan.act = act
             if act.status != before.status or act.done_count != before.done_count:
                 changes.append({"activation": tid, "done_count": act.done_count, "status": act.status})
         await uow.activations.advance_many(changes, now)
-        for plan, act, final in publish:
-            ids = await progress.publish(uow, act, now, final=final)
+        for plan, act, final, progress_first in publish:
+            ids = await progress.publish(uow, act, now, final=final, progress_first=progress_first)
             plan.published = moment
             if final:
                 plan.outcome.notify = ids

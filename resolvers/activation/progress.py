@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
-from resolvers.activation.writes import update_monitor
+from resolvers.activation.writes import announce, update_monitor
 from resolvers.context import Caller, RequestContext
 from resolvers.rules import monitor_docs
 from store.activation_types import ActivationRow, StepRow
@@ -87,13 +88,20 @@ def summary(
     return out
 
 
-async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: bool) -> list[str]:
-    """Write the activation's current summary into each of its monitors; returns the monitor ids."""
+async def publish(
+    uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: bool, progress_first: bool = False
+) -> list[str]:
+    """Write the activation's current summary into each of its monitors; returns the monitor ids.
+
+    `progress_first` (with `final`): the work progressed and finished in this one transaction; each Monitor
+    announces the progress (its event, as if written) and then stores and announces the outcome, from one read
+    of the steps: the same events as two writes, one row update."""
     ctx = context_of(act)
     steps = await uow.activations.steps(act.id, light=True)
     states = await uow.services.states([act.root_id, *(s.service_id for s in steps)])
     result = outcome(act, steps) if final else None
     body = summary(ctx, act, steps, states, result.name if result else "inProgress")
+    before = summary(ctx, act, steps, states, "inProgress") if final and progress_first else None
     ids = []
     later = _later_requests(act.monitors)
     rows = {r.id: r for r in await uow.monitors.get_many(entry["id"] for entry in act.monitors)}
@@ -106,9 +114,12 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
         cancelled_by = act.cancelled_by
         if cancelled_by and entry.get("role") != "cancel" and cancelled_by not in by and cancelled_by != mid:
             by = [*by, cancelled_by]
-        own = {**body, "amendedBy": by} if by else body
-        if entry.get("role") == "amend":
-            own = {**own, "operation": "patch"}  # the amending request was a PATCH, whatever it amended
+        mctx = context_of(act, row.correlation_id)  # each monitor's events: the request it tracks
+        if before is not None:
+            doc = _conditioned(act, monitor_docs.progressed(row.doc, _own(before, entry, by)))
+            if await announce(uow, mctx, mid, row.doc, doc, now):
+                row = dataclasses.replace(row, doc=doc)
+        own = _own(body, entry, by)
         if result is None:
             doc = monitor_docs.progressed(row.doc, own)
         elif entry.get("role") == "cancel":
@@ -117,14 +128,26 @@ async def publish(uow: UnitOfWork, act: ActivationRow, now: datetime, *, final: 
             doc = monitor_docs.finished(row.doc, monitor_docs.UNDONE if undone else monitor_docs.NOT_UNDONE, own)
         else:
             doc = monitor_docs.finished(row.doc, result, own)
-        doc = monitor_docs.with_condition(
-            doc, held_reason=act.held_reason, held_at=act.held_at, jeopardy_at=act.jeopardy_at,
-            actions=act.operator_log,
-        )
-        # Each monitor's events carry the correlation id of the request that monitor tracks.
-        await update_monitor(uow, context_of(act, row.correlation_id), mid, doc, now, row)
+        doc = _conditioned(act, doc)
+        if before is not None and doc == row.doc:  # announced, not stored yet (the outcome changed nothing)
+            await uow.monitors.update(mid, doc, row.version, now)
+        await update_monitor(uow, mctx, mid, doc, now, row)
         ids.append(mid)
     return ids
+
+
+def _own(body: dict[str, Any], entry: dict[str, str], by: list[str]) -> dict[str, Any]:
+    own = {**body, "amendedBy": by} if by else body
+    if entry.get("role") == "amend":
+        own = {**own, "operation": "patch"}  # the amending request was a PATCH, whatever it amended
+    return own
+
+
+def _conditioned(act: ActivationRow, doc: dict[str, Any]) -> dict[str, Any]:
+    return monitor_docs.with_condition(
+        doc, held_reason=act.held_reason, held_at=act.held_at, jeopardy_at=act.jeopardy_at,
+        actions=act.operator_log,
+    )
 
 
 def _later_requests(monitors: list[dict[str, str]]) -> dict[str, list[str]]:

@@ -57,11 +57,21 @@ async def update_monitor(
     if row is None or row.doc == doc:
         return None
     await uow.monitors.update(id, doc, row.version, now)
+    return await announce(uow, ctx, id, row.doc, doc, now)
+
+
+async def announce(
+    uow: UnitOfWork, ctx: RequestContext, id: str, old: dict[str, Any], doc: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """The event of a monitor going from `old` to `doc`: MonitorStateChangeEvent when its state changes, else
+    MonitorAttributeValueChangeEvent naming what changed (none when nothing did)."""
+    if old == doc:
+        return None
     rendered = monitor_docs.render(id, ctx.monitor_href(id), doc)
-    if row.doc.get("state") != doc.get("state"):
+    if old.get("state") != doc.get("state"):
         await emit(uow, ctx, "MonitorStateChangeEvent", rendered, now)
     else:
-        changed = envelope.changed_attributes(patching.diff(row.doc, doc))
+        changed = envelope.changed_attributes(patching.diff(old, doc))
         await emit(uow, ctx, "MonitorAttributeValueChangeEvent", rendered, now, changed)
     return rendered
 
