@@ -8,7 +8,6 @@ is final. The lease keeper's thread and the relay are not counted: they run on t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections import Counter
@@ -78,7 +77,10 @@ async def test_activations_cost_a_bounded_number_of_statements(harness_factory: 
     per_activation = count / n
     print(f"\n{n} activations: {count} statements, {per_activation:.1f} per activation, "
           f"{cpu * 1000 / n:.1f} ms CPU per activation (the runner's work, this process)")
-    assert per_activation <= 200  # budget, documented in docs/performance.md
+    # Budget (docs/performance.md "Budgets"): 17 measured with batches of 16; one activation alone costs ~30.
+    assert per_activation <= 24
+    committer = h.resolvers.engine.runner.committer
+    assert committer.requests >= 3 * committer.batches  # the activations' records did share transactions
     for i in range(n):
         assert (await h.service(f"s{i}"))["state"] == "active"
 
@@ -93,5 +95,6 @@ async def test_a_big_bundle_costs_statements_linear_in_its_size(harness_factory:
     print(f"\nbundle of {size} members: {count} statements, {count / (size + 1):.1f} per step")
     done = await h.monitor(accepted.json()["id"])
     assert all(m["status"] == "completed" for m in members(done).values())
-    assert count / (size + 1) <= 200
-    await asyncio.sleep(0)
+    # Linear in the bundle's size: ~12 per step measured at 100 and at 400 members (each step is recorded with
+    # its service change, its revision and events; the Monitor is rewritten at most every progress_seconds).
+    assert count / (size + 1) <= 16
