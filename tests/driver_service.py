@@ -137,7 +137,11 @@ class Recorder:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if len(raw) < length or not raw:  # the sender died mid-request (SIGKILL): nothing was delivered
+                    self.close_connection = True
+                    return
+                body = json.loads(raw)
                 with recorder._lock:
                     recorder.events.append(body)
                 self.send_response(201)

@@ -31,6 +31,7 @@ from resolvers.activation.writes import apply_doc
 from resolvers.rules import intents
 from resolvers.rules.errors import DomainError
 from store.activation_types import ActivationRow, StepRow
+from store.db import transient_error
 from store.services import ServiceRow
 from store.uow import ALL_TENANTS, UnitOfWork
 
@@ -149,7 +150,13 @@ class Committer:
 
     async def _settle(self, batch: list[tuple[Request, asyncio.Future[Outcome]]]) -> None:
         try:
-            outcomes = await self._commit([r for r, _ in batch])
+            for attempt in range(4):  # a deadlock victim or a busy database: the same batch again
+                try:
+                    outcomes = await self._commit([r for r, _ in batch])
+                    break
+                except Exception as exc:
+                    if attempt == 3 or not transient_error(exc):
+                        raise
         except Exception as exc:
             if len(batch) == 1:
                 if not batch[0][1].done():
