@@ -17,6 +17,7 @@ import httpx
 
 from bench import load
 from bench.listeners import Listener
+from bench.subscribers import subscribers
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
 
 Figure = dict[str, Any]
@@ -236,4 +237,5 @@ def cold_start(tmp: Path, quick: bool) -> Figure:
     }
 
 
-FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start}
+FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start,
+           "subscribers": subscribers}
