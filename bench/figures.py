@@ -17,8 +17,8 @@ import httpx
 
 from bench import load
 from bench.listeners import Listener
-from bench.subscribers import subscribers
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
+from bench.subscribers import subscribers
 
 Figure = dict[str, Any]
 ASYNC = {"Prefer": "respond-async"}

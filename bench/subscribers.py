@@ -79,7 +79,7 @@ async def _client(url: str, documents: list[str], pipe: Connection) -> None:
     while opened[0] + len(errors) < len(documents) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # counting local tasks' progress, bounded by the deadline
     pipe.send(("opened", opened[0], errors[:5], len(errors)))
-    done, _ = await asyncio.wait(tasks, timeout=DEADLINE)
+    await asyncio.wait(tasks, timeout=DEADLINE)
     pipe.send(("done", arrived, errors[:5], len(errors)))
     for task in tasks:
         task.cancel()
