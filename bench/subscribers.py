@@ -99,7 +99,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
 def _running(base: str) -> float:
     text = httpx.get(f"{base}/metrics", timeout=30).text
     for line in text.splitlines():
-        if line.startswith("tmf640_graphql_subscribers "):
+        if line.startswith("tmf640_graphql_subscribers"):
             return float(line.split()[1])
     return float("nan")
 
