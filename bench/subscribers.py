@@ -56,13 +56,14 @@ def _committed(message: dict[str, Any]) -> float:
 
 
 async def _one(url: str, document: str, opened: list[int], errors: list[str], arrived: list[tuple[float, float]],
-               gate: asyncio.Semaphore) -> None:
+               gate: asyncio.Semaphore, finished: asyncio.Event) -> None:
     import websockets
 
     try:
         async with gate:
             ws = await websockets.connect(url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
-                                          open_timeout=DEADLINE, ping_interval=None, max_queue=16)
+                                          open_timeout=DEADLINE, ping_interval=None, max_queue=16,
+                                          compression=None)
             await ws.send('{"type":"connection_init"}')
             ack = json.loads(await ws.recv())
             if ack.get("type") != "connection_ack":
@@ -74,6 +75,7 @@ async def _one(url: str, document: str, opened: list[int], errors: list[str], ar
                 message = json.loads(await ws.recv())
                 if message.get("type") == "next" and "errors" not in message["payload"]:
                     arrived.append((time.time(), _committed(message)))
+                    await finished.wait()  # closing only once every socket of this process has its event
                     return
                 raise RuntimeError(f"unexpected message: {str(message)[:300]}")
     except Exception as exc:  # counted and reported: any error fails the figure
@@ -82,13 +84,17 @@ async def _one(url: str, document: str, opened: list[int], errors: list[str], ar
 
 async def _client(url: str, documents: list[str], pipe: Connection) -> None:
     opened, errors, arrived = [0], [], []  # type: ignore[var-annotated]
-    gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
-    tasks = [asyncio.create_task(_one(url, d, opened, errors, arrived, gate)) for d in documents]
+    gate, finished = asyncio.Semaphore(HANDSHAKES_AT_ONCE), asyncio.Event()
+    tasks = [asyncio.create_task(_one(url, d, opened, errors, arrived, gate, finished)) for d in documents]
     deadline = time.monotonic() + DEADLINE
     while opened[0] + len(errors) < len(documents) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # counting local tasks' progress, bounded by the deadline
     pipe.send(("opened", opened[0], errors[:5], len(errors)))
-    await asyncio.wait(tasks, timeout=DEADLINE)
+    deadline = time.monotonic() + DEADLINE
+    while len(arrived) + len(errors) < len(documents) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # counting local tasks' progress, bounded by the deadline
+    finished.set()
+    await asyncio.wait(tasks, timeout=60)
     pipe.send(("done", arrived, errors[:5], len(errors)))
     for task in tasks:
         task.cancel()
