@@ -43,7 +43,7 @@ from graphql import (
     parse,
     print_ast,
 )
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from resolvers.telemetry import REGISTRY
@@ -54,6 +54,9 @@ log = logging.getLogger("tmf640.subscriptions")
 SUBSCRIBER_QUEUE = 100  # encoded events a subscriber may fall behind before it is let go of (then resumes alone)
 SUBSCRIBERS = Gauge("tmf640_graphql_subscribers", "GraphQL subscription operations running over WebSocket",
                     registry=REGISTRY)
+LET_GO = Counter("tmf640_graphql_subscribers_let_go",
+                 "Subscribers too slow for their queue, let go of by their shared rendering (each resumed alone)",
+                 registry=REGISTRY)
 RENDERINGS = Gauge("tmf640_graphql_subscription_renderings",
                    "Distinct subscription selections rendered (each event is rendered once per selection)",
                    registry=REGISTRY)
@@ -96,6 +99,17 @@ def resumes(plan: Plan, variables: dict[str, Any] | None) -> bool:
             return (variables or {}).get(arg.value.name.value) is not None
         return True
     return False
+
+
+def resumed_request(
+    plan: Plan, query: str, variables: dict[str, Any] | None, event_id: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The request (document, variables) of `plan` with its root field's `after` set to `event_id`: through its
+    variable when `after` is given one, else in the document."""
+    for arg in plan.root.arguments or ():
+        if arg.name.value == "after" and isinstance(arg.value, VariableNode):
+            return query, {**(variables or {}), arg.value.name.value: event_id}
+    return resumed_after(plan, event_id), variables
 
 
 def resumed_after(plan: Plan, event_id: str) -> str:
@@ -189,6 +203,7 @@ class Rendering:
                 sub.queue.put_nowait((payload, event_id))
                 sub.last_event = event_id
             except asyncio.QueueFull:  # too slow: let go of, it resumes alone (the others never wait)
+                LET_GO.inc()
                 sub.dropped = True
                 self.subscribers.discard(sub)
                 sub.end = None
@@ -267,7 +282,8 @@ class SharedRenderingMixin:
     async def _resume(self, operation: Any, plan: Plan, last_event: str | None) -> None:
         """A subscriber let go of: the same subscription for it alone, `after` the last event it was sent."""
         if last_event is not None:
-            operation.query = resumed_after(plan, last_event)
+            operation.query, operation.variables = resumed_request(plan, operation.query, operation.variables,
+                                                                   last_event)
         await super().run_operation(operation)  # type: ignore[misc]
 
     async def _send_text(self, text: str) -> None:
