@@ -134,7 +134,7 @@ def measure(tmp: Path, n: int, clients: int, tree: Path = ROOT) -> dict[str, Any
             proc.start()
             pipes.append(mine)
             procs.append(proc)
-        opened, errors, samples = 0, 0, []
+        opened, errors, samples = 0, 0, list[str]()
         for pipe in pipes:
             _tag, count, sample, failed = pipe.recv()
             opened, errors, samples = opened + count, errors + failed, samples + sample

@@ -112,7 +112,7 @@ class Database:
         self._workers: Database | None = None
         # SQLite has one writer at a time; writers of this process queue here instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between retries (other processes still meet the busy timeout).
-        self._write_lock = parent._write_lock if parent is not None else (
+        self._write_lock: asyncio.Lock | None = parent._write_lock if parent is not None else (
             asyncio.Lock() if not self.is_postgres else None)
         self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
         # SQLite reads of one statement run whole in a worker thread (one thread hop per request instead of
@@ -120,7 +120,8 @@ class Database:
         self.read_engine: Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
         if not self.is_postgres:
-            self.read_engine = parent.read_engine if parent is not None else make_read_engine(url)
+            read_engine = parent.read_engine if parent is not None else None
+            self.read_engine = read_engine or make_read_engine(url)
             _READ_ENGINES[self.engine.sync_engine] = self.read_engine
 
     def for_workers(self) -> Database:

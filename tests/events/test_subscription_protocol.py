@@ -7,10 +7,14 @@ subscription asked for its work tells when work on the tree is accepted.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import parse, validate
 
+from schema.build import build_schema
 from tests.events.support import event_settings
 from tests.events.ws import Served, message, next_event, raw_subscription, serving
 from tests.graphql import finished
@@ -74,8 +78,8 @@ async def test_an_invalid_subscription_gets_an_error_message_naming_it(
 
 async def test_the_service_in_an_event_carries_its_etag(database_url: str) -> None:
     async with serving(event_settings(database_url)) as served:
-        created = await done(served, (await served.graphql(CREATE, {"input": {
-            "id": "etag-1", "name": "e", "state": "designed", "serviceSpecification": {"name": "s"}}}))["createService"])
+        first = {"id": "etag-1", "name": "e", "state": "designed", "serviceSpecification": {"name": "s"}}
+        created = await done(served, (await served.graphql(CREATE, {"input": first}))["createService"])
         async with raw_subscription(served.ws, TREE_DOC, ids=["etag-1"]) as ws:
             patched = await done(served, (await served.graphql(PATCH, {"id": "etag-1", "p": {"description": "d"}}))[
                 "patchService"])
@@ -102,10 +106,20 @@ async def test_a_tree_subscription_tells_when_work_on_the_tree_is_accepted(datab
             assert accepted["monitor"]["id"] == work["monitor"]["id"]
             assert accepted["service"]["id"] == "vpn-9-a" and accepted["service"]["etag"] == ""
             seen = [accepted]
-            while not (seen[-1]["eventType"] == "MonitorStateChangeEvent"):
+            while seen[-1]["eventType"] != "MonitorStateChangeEvent":
                 seen.append(await next_event(ws))
             assert seen[-1]["monitor"] == {"id": work["monitor"]["id"], "state": "Completed"}
             assert ("vpn-9-a", "reserved") in [(e["service"]["id"], e["service"]["state"]) for e in seen]
             # without asking for it, a tree subscription reports service events only, as before
             first = await next_event(plain)
             assert first["monitor"] is None and first["eventType"].startswith("Service"), first
+
+
+def test_the_subscription_examples_of_the_guide_are_valid() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "graphql.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```graphql subscription\n(.*?)```", guide, re.S)
+    assert len(blocks) >= 2
+    schema = build_schema()._schema
+    for block in blocks:
+        document = re.sub(r"#[^\n]*", "", block).replace('"3f0c..."', '"3f0c"')
+        assert validate(schema, parse(document)) == [], block

@@ -46,7 +46,8 @@ async def test_a_burst_larger_than_the_pool_leaves_the_workers_working(database_
     async with serving(event_settings(database_url)) as served, listening() as listener, \
             contextlib.AsyncExitStack() as stack:
         async with httpx.AsyncClient(base_url=served.http, timeout=WAIT) as http:
-            hub = await http.post(f"{API}/hub", json={"callback": listener.url, "query": "eventType=ServiceCreateEvent"})
+            hub = await http.post(f"{API}/hub", json={"callback": listener.url,
+                                                      "query": "eventType=ServiceCreateEvent"})
             assert hub.status_code == 201, hub.text
         start = await first_event_id(served)
         bus = served.app.state.events.bus
@@ -138,7 +139,7 @@ async def test_a_slow_subscriber_is_let_go_of_and_resumes_after_its_last_event(
                 return [(await next_event(ws))["service"]["id"] for _ in ids]
 
             got = await asyncio.gather(four(one), four(two))
-        assert got == [ids, ids]  # nothing lost, nothing repeated, in order
+        assert list(got) == [ids, ids]  # nothing lost, nothing repeated, in order
 
 
 async def _await_rendering(served: Served) -> None:
