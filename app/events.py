@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.settings import Settings
@@ -10,7 +13,7 @@ from resolvers.rules.callbacks import CallbackRules
 from resolvers.rules.delivery import DeliveryPolicy
 from resolvers.workers.dispatcher import Dispatcher, DispatcherConfig
 from resolvers.workers.relay import Relay
-from store.bus import open_bus
+from store.bus import Bus, SubscriberDropped, open_bus
 from store.uow import Store
 
 
@@ -46,13 +49,30 @@ class EventPipeline:
             signing=settings.hub_signing,
         )
         self.dispatcher = Dispatcher(store, config, bus=self.bus, guard=callback_guard(settings))
+        self._poll = settings.bus_poll_interval
+        self._monitor_watch: asyncio.Task[None] | None = None
+        self._on_monitors: Callable[[Iterable[str]], None] | None = None
+
+    def on_monitor_events(self, notify: Callable[[Iterable[str]], None]) -> None:
+        """Call `notify(monitor ids)` for every Monitor event on the bus, whichever process committed it: a
+        request waiting here for its Monitor (REST `Prefer: wait`, the synchronous create) is woken when the
+        work finishes on another server sharing the database, not only when this server's runner finishes it."""
+        self._on_monitors = notify
 
     async def start(self) -> None:
         await self.bus.start()
+        if self._on_monitors is not None:  # attached before start() returns: no Monitor event can be missed
+            self._monitor_watch = asyncio.create_task(
+                _watch_monitors(self.bus, self._on_monitors, self._poll), name="tmf640-monitor-waiters")
         await self.relay.start()
         await self.dispatcher.start()
 
     async def stop(self) -> None:
+        if self._monitor_watch is not None:
+            self._monitor_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor_watch
+            self._monitor_watch = None
         await self.dispatcher.stop()
         await self.relay.stop()
         await self.bus.stop()
@@ -68,3 +88,18 @@ class EventPipeline:
                            "serving": dispatcher.serving},
         }
         return bus.healthy and relay.healthy and dispatcher.healthy, report
+
+
+async def _watch_monitors(bus: Bus, notify: Callable[[Iterable[str]], None], poll: float) -> None:
+    """Wake waiters on Monitor events until cancelled; when the bus drops us, re-attach after a pause (a waiter
+    still re-reads its Monitor when its own bound runs out, so a gap costs latency, never an answer)."""
+    while True:
+        try:
+            with contextlib.ExitStack() as attached:
+                sub = bus.attach()
+                attached.callback(bus.detach, sub)
+                async for event in sub:
+                    if event.resource_type == "monitor":
+                        notify((event.resource_id,))
+        except SubscriberDropped:
+            await asyncio.sleep(poll)

@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             callbacks=callback_guard(settings), max_listeners_per_tenant=settings.hub_max_listeners_per_tenant,
         )
         app.state.resolvers = resolvers
+        events.on_monitor_events(resolvers.engine.notifier.notify)
         if authenticator.anonymous:
             log.warning("!" * 78)
             log.warning("NO AUTHENTICATION: every caller is anonymous with every scope (development only). Set "

@@ -89,11 +89,15 @@ class Engine:
 
     async def wait(self, ctx: RequestContext, monitor_id: str, seconds: float) -> dict[str, Any] | None:
         """The Monitor once it is final, or as it stands when `seconds` have passed."""
+        deadline = asyncio.get_running_loop().time() + seconds
         with self.notifier.watch(monitor_id) as changed:
-            current = await self.monitor(ctx, monitor_id)
-            if current is None or monitor_docs.is_final(current) or seconds <= 0:
-                return current
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await changed.wait()
-        return await self.monitor(ctx, monitor_id)
+            while True:  # woken by each change of the Monitor (here or, through the bus, on another server)
+                changed.clear()
+                current = await self.monitor(ctx, monitor_id)
+                if current is None or monitor_docs.is_final(current) or seconds <= 0:
+                    return current
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await changed.wait()
+                if not changed.is_set():  # the bound ran out
+                    return await self.monitor(ctx, monitor_id)

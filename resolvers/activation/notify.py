@@ -2,7 +2,8 @@
 
 The runner calls `notify(key)` after it commits; a request that waits for its Monitor registers with
 `watch(key)` *before* it reads the monitor, so a change committed between the read and the wait still
-wakes it. Another server's work is not seen here: waiters re-read the store when their bound runs out.
+wakes it. Another server's work reaches here through the event bus (app.events wakes waiters on every
+Monitor event); waiters also re-read the store when their bound runs out.
 """
 
 from __future__ import annotations

@@ -57,6 +57,18 @@ async def test_a_subscriber_on_one_instance_sees_changes_made_on_the_other(pg_ur
         assert event.resource_id == live["id"] and event.event_type == "ServiceCreateEvent"
 
 
+async def test_a_synchronous_write_is_answered_when_the_other_instance_finishes_its_work(pg_url: str) -> None:
+    # A runs no activations and would wait an hour: only B's Monitor events, arriving over the bus, can end
+    # its wait within the test's bound.
+    waiting = event_settings(pg_url, runner_enabled=False, sync_wait_seconds=3600)
+    async with running(event_settings(pg_url)) as b, running(waiting) as a:
+        assert b.app.state.resolvers.engine.runner is not None
+        async with asyncio.timeout(WAIT * 3):
+            created = await a.client.post(f"{API}/service", json=simple("activated-on-b", "active"))
+        assert created.status_code == 201, created.text
+        assert created.json()["state"] == "active"
+
+
 async def test_a_hub_listener_gets_each_event_once_from_the_pair(pg_url: str) -> None:
     settings = event_settings(pg_url, hub_poll_interval=0.01)
     async with listening() as listener, running(settings) as a, running(settings) as b:
