@@ -134,10 +134,10 @@ def measure(tmp: Path, n: int, clients: int, tree: Path = ROOT) -> dict[str, Any
             proc.start()
             pipes.append(mine)
             procs.append(proc)
-        opened, errors, samples = 0, 0, list[str]()
+        opened, opening_errors, samples = 0, 0, list[str]()
         for pipe in pipes:
             _tag, count, sample, failed = pipe.recv()
-            opened, errors, samples = opened + count, errors + failed, samples + sample
+            opened, opening_errors, samples = opened + count, opening_errors + failed, samples + sample
         open_s = time.perf_counter() - started
         deadline = time.monotonic() + 60
         while _running(base) < opened and time.monotonic() < deadline:
@@ -149,6 +149,7 @@ def measure(tmp: Path, n: int, clients: int, tree: Path = ROOT) -> dict[str, Any
         with httpx.Client(timeout=120) as http:
             patched = http.patch(f"{base}{API}/service/{SERVICE}", json={"state": "reserved"})
         arrived: list[tuple[float, float]] = []
+        errors = 0  # each process reports every error of its sockets so far, opening included
         for pipe in pipes:
             _tag, times, sample, failed = pipe.recv()
             arrived += times
@@ -158,7 +159,8 @@ def measure(tmp: Path, n: int, clients: int, tree: Path = ROOT) -> dict[str, Any
         rss, peak = rss_mb(server.pid)
     latencies = sorted(t - committed for t, committed in arrived)  # from the commit to the subscriber
     from_patch = sorted(t - sent for t, _ in arrived)  # from the PATCH being sent (the activation's work included)
-    return {"subscribers": n, "opened": opened, "errors": errors, "error_samples": samples[:5],
+    return {"subscribers": n, "opened": opened, "opening_errors": opening_errors, "errors": errors,
+            "error_samples": samples[:5],
             "delivered": len(arrived), "running_before_patch": running, "open_s": open_s,
             "patch_status": patched.status_code, "p50_s": _pct(latencies, 0.5), "p99_s": _pct(latencies, 0.99),
             "max_s": latencies[-1] if latencies else None, "from_patch_p99_s": _pct(from_patch, 0.99),
