@@ -52,7 +52,10 @@ def serve(settings: Settings) -> None:
     logs.configure(settings.log_level, fmt)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
                 log_config=None, access_log=False, proxy_headers=True,
-                ws_ping_interval=settings.ws_ping_interval, ws_ping_timeout=settings.ws_ping_timeout)
+                ws_ping_interval=settings.ws_ping_interval, ws_ping_timeout=settings.ws_ping_timeout,
+                # Events are small: compressing each for each subscriber costs CPU per subscriber and a zlib
+                # context (tens of KB) per connection, for thousands of connections (docs/events.md).
+                ws_per_message_deflate=False)
 
 
 @cli.command()

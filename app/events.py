@@ -29,6 +29,7 @@ class EventPipeline:
     """Started after migrations, stopped before the database is disposed."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
+        store = store.for_workers()  # its own connections: client requests never starve the pipeline
         self.bus = open_bus(settings.bus_url, store.db, queue_size=settings.bus_queue_size)
         self.relay = Relay(store, self.bus, poll_interval=settings.bus_poll_interval)
         policy = DeliveryPolicy(

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("NO AUTHENTICATION: every caller is anonymous with every scope (development only). Set "
                         "TMF640_API_KEYS or TMF640_JWT_JWKS_URL before exposing this server (docs/security.md)")
             log.warning("!" * 78)
-        pruner = app.state.pruner = Pruner(store, retention_config(settings))
+        pruner = app.state.pruner = Pruner(store.for_workers(), retention_config(settings))
         try:
             await events.start()
             if settings.runner_enabled:

@@ -18,6 +18,7 @@ import httpx
 from bench import load
 from bench.listeners import Listener
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
+from bench.subscribers import subscribers
 
 Figure = dict[str, Any]
 ASYNC = {"Prefer": "respond-async"}
@@ -236,4 +237,5 @@ def cold_start(tmp: Path, quick: bool) -> Figure:
     }
 
 
-FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start}
+FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start,
+           "subscribers": subscribers}

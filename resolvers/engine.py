@@ -54,8 +54,8 @@ class Engine:
         self.store = store
         self.drivers = drivers or DriverRegistry()
         self.notifier = Notifier()
-        self.env = ExecutionEnv(
-            store=store, lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
+        self.env = ExecutionEnv(  # the runner's own connections (Store.for_workers): clients never starve it
+            store=store.for_workers(), lifecycle=lifecycle, drivers=self.drivers, notifier=self.notifier,
             owner=owner or new_owner(), concurrency=max(1, self.config.concurrency),
             lease_seconds=self.config.lease_seconds, progress_seconds=self.config.progress_seconds,
             retry=RetryPolicy(attempts=max(0, self.config.retry_attempts), seconds=self.config.retry_seconds,

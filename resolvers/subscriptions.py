@@ -12,13 +12,19 @@ members created by value in the same request as their bundle, whose events come 
 The bundles taken into account are those of the to-be: a write under way that adds a member (by value or by
 reference) links it only when the bundle's own step succeeds, after the member's events (members before their
 bundle), so the members the tree's unfinished work will list count as well.
-A member removed from the tree keeps being reported until the subscription ends.
+A member removed from the tree keeps being reported until the subscription ends. Asked for with `eventTypes`,
+a tree subscription also reports the tree's work: MonitorCreateEvent when work on one of its services is
+accepted, MonitorStateChangeEvent when it ends (the monitor names the service it works on).
+A `treeOf` naming no service the caller can see is an error of the subscribe request, unless it resumes
+(`after`): a client may watch a tree whose creation it replays or is about to make.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from resolvers.activation.to_be import Chain, predict
 from resolvers.context import RequestContext
@@ -32,6 +38,21 @@ from store.uow import Store
 
 MAX_IDS = 1000
 MAX_ID_LENGTH = 255
+# The tree's work a tree subscription reports when `eventTypes` asks for it: accepted, then ended.
+TREE_WORK_EVENTS = ("MonitorCreateEvent", "MonitorStateChangeEvent")
+
+
+def work_service_id(payload: dict[str, Any]) -> str | None:
+    """The service a monitor event's work is on (its response summary names it), or None."""
+    monitor = (payload.get("event") or {}).get("monitor") or {}
+    body = (monitor.get("response") or {}).get("body")
+    try:
+        summary = json.loads(body) if isinstance(body, str) else None
+    except ValueError:
+        return None
+    service = summary.get("service") if isinstance(summary, dict) else None
+    sid = service.get("id") if isinstance(service, dict) else None
+    return sid if isinstance(sid, str) else None
 
 
 def _check_event_types(given: Sequence[str] | None, allowed: Sequence[str], path: str) -> tuple[str, ...]:
@@ -68,12 +89,23 @@ class Tree:
     known: set[str] = field(default_factory=set)
     ctx: RequestContext = field(default_factory=RequestContext)
 
-    async def load(self, ctx: RequestContext) -> None:
+    async def load(self, ctx: RequestContext, *, resuming: bool) -> None:
+        """Members as they stand now. A root that does not exist is an error, unless the subscription resumes
+        (`after`): its client may be watching a tree whose creation it replays or is about to make."""
         self.ctx = ctx
+        if not resuming:
+            async with self.store.read(ctx.caller.scope) as uow:
+                found = await uow.services.states([self.root])
+            if self.root not in found:
+                raise ValidationFailed("treeOf", f"no service with id {self.root!r}; give the id of an existing "
+                                                 "service (or resume with `after` to watch one being created)")
         entries = await self.navigation.descendants(ctx, [self.root], MAX_TREE_DEPTH)
         self.known = {self.root, *(e.service.id for e in entries[self.root])}
 
     async def contains(self, event: FeedEvent) -> bool:
+        if event.resource_type == "monitor":  # work on one of the tree's services
+            worked_on = work_service_id(event.payload)
+            return worked_on is not None and (worked_on in self.known or await self._joins(worked_on))
         service = event.payload.get("event", {}).get("service") or {}
         sid = event.resource_id
         if sid not in self.known and not await self._joins(sid):
@@ -125,12 +157,9 @@ class Subscriptions:
     feed: EventFeed
     navigation: Navigation
 
-    async def _check_after(self, ctx: RequestContext, after: str | None) -> None:
-        if after is None:
-            return
-        async with self.store.read(ctx.caller.scope) as uow:
-            if len(after) > MAX_ID_LENGTH or await uow.outbox.seq_of(after) is None:
-                raise ValidationFailed("after", f"no event with id {after!r}: give the eventId of an event received")
+    async def _check_after(self, ctx: RequestContext, after: str | None) -> int | None:
+        """The seq of `after` (None without it): ValidationFailed("after") when the caller has no such event."""
+        return None if after is None else await self.feed.seq_of(ctx, after)
 
     async def service_changes(
         self,
@@ -143,12 +172,14 @@ class Subscriptions:
         correlation_id: str | None = None,
         after: str | None = None,
     ) -> AsyncGenerator[FeedEvent, None]:
-        """Service events: of `ids` or within the tree of `tree_of` (either matches when both are given)."""
+        """Service events: of `ids` or within the tree of `tree_of` (either matches when both are given); with
+        `tree_of`, `event_types` may also ask for the tree's work (TREE_WORK_EVENTS)."""
         wanted_ids = _check_ids(ids, "ids")
         if tree_of is not None:
             _check_ids([tree_of], "treeOf")
-        types = _check_event_types(event_types, SERVICE_EVENTS, "eventTypes") or SERVICE_EVENTS
-        await self._check_after(ctx, after)
+        allowed = SERVICE_EVENTS + TREE_WORK_EVENTS if tree_of is not None else SERVICE_EVENTS
+        types = _check_event_types(event_types, allowed, "eventTypes") or SERVICE_EVENTS
+        start = await self._check_after(ctx, after)
         conditions = (
             *_one_of("eventType", types),
             *_one_of("event.service.state", states or ()),
@@ -157,9 +188,11 @@ class Subscriptions:
         tree: Tree | None = None
         if tree_of is not None:
             tree = Tree(self.navigation, self.store, tree_of)
-            await tree.load(ctx)
+            await tree.load(ctx, resuming=after is not None)
 
         async def chosen(event: FeedEvent) -> bool:
+            if event.resource_type == "monitor":
+                return tree is not None and await tree.contains(event)
             if not wanted_ids and tree is None:
                 return True
             if event.resource_id in wanted_ids:
@@ -168,7 +201,7 @@ class Subscriptions:
                 return True
             return tree is not None and await tree.contains(event)
 
-        return self.feed.stream(ctx, after=after, conditions=conditions, predicate=chosen)
+        return self.feed.stream(ctx, after=after, after_seq=start, conditions=conditions, predicate=chosen)
 
     async def monitor_changes(
         self,
@@ -183,13 +216,13 @@ class Subscriptions:
         if id is not None:
             _check_ids([id], "id")
         types = _check_event_types(event_types, MONITOR_EVENTS, "eventTypes") or MONITOR_EVENTS
-        await self._check_after(ctx, after)
+        start = await self._check_after(ctx, after)
         conditions = (
             *_one_of("eventType", types),
             *_one_of("event.monitor.id", [id] if id is not None else ()),
             *_one_of("event.monitor.state", states or ()),
         )
-        return self.feed.stream(ctx, after=after, conditions=conditions)
+        return self.feed.stream(ctx, after=after, after_seq=start, conditions=conditions)
 
     async def events(
         self,
@@ -202,5 +235,6 @@ class Subscriptions:
         """Every event, or those of `event_types` matching `query` (the hub's REST filter syntax on the event)."""
         types = _check_event_types(event_types, EVENT_TYPES, "eventTypes")
         parse_event_query(query)  # InvalidQuery naming the bad part, before anything runs
-        await self._check_after(ctx, after)
-        return self.feed.stream(ctx, after=after, query=query, conditions=_one_of("eventType", types))
+        start = await self._check_after(ctx, after)
+        return self.feed.stream(ctx, after=after, after_seq=start, query=query,
+                                conditions=_one_of("eventType", types))

@@ -22,6 +22,7 @@ from resolvers.rules import json_body
 from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
+from schema.fanout import SharedRenderingMixin
 
 # A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
 # ({"variables": {"patch": [{"value": ...}]}}).
@@ -52,10 +53,11 @@ class WebSocketLimits:
     legacy_protocol: bool = False
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+class TransportWSHandler(SharedRenderingMixin, BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     """Strawberry's graphql-transport-ws handler, refusing one operation too many with a message naming the bound.
 
-    The refused operation gets an `error` message; the connection and its other subscriptions go on.
+    The refused operation gets an `error` message; the connection and its other subscriptions go on. Live
+    subscriptions of the same selection share one rendering per event (schema.fanout).
     A connection opened without an `Authorization` header authenticates with its `connection_init` payload
     (`{"Authorization": "Bearer <key or token>"}`); credentials that name no one close it with 4401.
     """

@@ -1,14 +1,21 @@
 """Subscription root: thin generators over resolvers.subscriptions (over graphql-transport-ws, see schema/asgi).
 
-Each subscription checks its arguments before it starts (a bad one is a GraphQL error naming it), then yields
-committed events in commit order: after `after` (an eventId) from the outbox, then live, no gap, no duplicate.
-The generator's `finally` closes the stream, which leaves the bus, whether the client completed, went away or
-the server stops. A failure of the bus ends the subscription with an error naming the event to resume after.
+Each subscription resolver checks its arguments before it returns its stream, so a bad one (unknown `treeOf`,
+`after` or event type, bad `query`) fails the subscribe request itself: graphql-transport-ws answers it with an
+`error` message naming it, and no `next`. The stream then yields committed events in commit order: after
+`after` (an eventId) from the outbox, then live, no gap, no duplicate. Its `finally` closes the feed, which
+leaves the bus, whether the client completed, went away or the server stops. A failure of the bus ends the
+subscription with an error naming the event to resume after.
+
+Each event yielded is noted in `POSITION` (when the caller set it): schema.fanout shares one rendering among
+subscribers and uses it to resume a subscriber it had to let go of.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable
+import json
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +24,8 @@ from strawberry.scalars import JSON
 
 from resolvers.feed import FeedEvent
 from resolvers.rules.errors import DomainError
+from resolvers.services import etag
+from resolvers.subscriptions import work_service_id
 from schema.context import GraphQLContext
 from schema.convert import from_tmf, instant
 from schema.enums import EventType, MonitorState, values
@@ -26,6 +35,8 @@ from schema.service import Service
 from schema.tmf import ServiceStateType
 
 Info = strawberry.Info[GraphQLContext, None]
+# The eventId of the last event a subscription yielded, for whoever runs it (schema.fanout); unset: nobody asks.
+POSITION: ContextVar[list[str | None] | None] = ContextVar("tmf640_subscription_position", default=None)
 
 
 @strawberry.interface(description="A committed TMF event (TMF688 envelope) as a subscription delivers it.")
@@ -39,11 +50,16 @@ class ChangeEvent:
     event: JSON = strawberry.field(description="The envelope's `event`: {service: ...} or {monitor: ...}")
 
 
-@strawberry.type(description="A service event, with the service as it stood after the change (before, for a delete).")
+@strawberry.type(description="A service event, with the service as it stood after the change (before, for a delete). "
+                  "A tree subscription asked for its work also delivers monitor events as ServiceEvent: `monitor` "
+                  "is set and `service` is the service the work is on (id, href and state as the monitor names it).")
 class ServiceEvent(ChangeEvent):
     service: Service = strawberry.field(
-        description="The service as the event carries it. Its etag is empty (the event does not carry the "
-        "version): read service(id) for the current one."
+        description="The service as the event carries it, with the etag of that version (pass it as ifMatch); "
+        "empty for a monitor event, or an event recorded before versions were kept."
+    )
+    monitor: Monitor | None = strawberry.field(
+        default=None, description="The tree's work, on MonitorCreateEvent (accepted) and MonitorStateChangeEvent"
     )
 
 
@@ -71,14 +87,42 @@ def _common(event: FeedEvent) -> dict[str, Any]:
     }
 
 
+def _etag(event: FeedEvent) -> str:
+    if event.version is not None:
+        return etag(event.version)
+    return etag(1) if event.event_type == "ServiceCreateEvent" else ""  # a service is created at version 1
+
+
 def _service(event: FeedEvent) -> Service | None:
     doc = (event.payload.get("event") or {}).get("service")
-    return from_tmf(Service, doc, etag="") if isinstance(doc, dict) else None
+    return from_tmf(Service, doc, etag=_etag(event)) if isinstance(doc, dict) else None
+
+
+def _service_event(event: FeedEvent) -> ServiceEvent | None:
+    service = _service(event)
+    if service is not None:
+        return ServiceEvent(service=service, **_common(event))
+    monitor = _monitor(event)
+    sid = work_service_id(event.payload)
+    if monitor is None or sid is None:
+        return None
+    summary = json.loads((event.payload["event"]["monitor"].get("response") or {}).get("body") or "{}")["service"]
+    doc = {k: summary[k] for k in ("id", "href", "state") if summary.get(k) is not None}
+    return ServiceEvent(service=from_tmf(Service, doc, etag=""), monitor=monitor, **_common(event))
 
 
 def _monitor(event: FeedEvent) -> Monitor | None:
     doc = (event.payload.get("event") or {}).get("monitor")
     return monitor_of(doc) if isinstance(doc, dict) else None
+
+
+def _monitor_event(event: FeedEvent) -> MonitorEvent | None:
+    monitor = _monitor(event)
+    return MonitorEvent(monitor=monitor, **_common(event)) if monitor is not None else None
+
+
+def _any_event(event: FeedEvent) -> AnyEvent:
+    return AnyEvent(service=_service(event), monitor=_monitor(event), **_common(event))
 
 
 async def _open(opened: Awaitable[AsyncGenerator[FeedEvent, None]]) -> AsyncGenerator[FeedEvent, None]:
@@ -87,6 +131,24 @@ async def _open(opened: Awaitable[AsyncGenerator[FeedEvent, None]]) -> AsyncGene
         return await opened
     except DomainError as exc:
         raise query_error(exc) from exc
+
+
+async def _events(
+    stream: AsyncGenerator[FeedEvent, None], make: Callable[[FeedEvent], Any]
+) -> AsyncGenerator[Any, None]:
+    """What `make` builds of each event of `stream` (events it makes None of are skipped)."""
+    position = POSITION.get()
+    try:
+        async for event in stream:
+            if position is not None:
+                position[0] = event.event_id
+            item = make(event)
+            if item is not None:
+                yield item
+    except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
+        raise query_error(exc) from exc
+    finally:
+        await stream.aclose()  # leaves the bus now, whatever ended the subscription
 
 
 @strawberry.type
@@ -114,16 +176,7 @@ class Subscription:
             states=[s.value for s in states] if states else None, event_types=values(event_types),
             correlation_id=correlation_id, after=after,
         )
-        stream = await _open(opened)
-        try:
-            async for event in stream:
-                service = _service(event)
-                if service is not None:
-                    yield ServiceEvent(service=service, **_common(event))
-        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
-            raise query_error(exc) from exc
-        finally:
-            await stream.aclose()  # leaves the bus now, whatever ended the subscription
+        return _events(await _open(opened), _service_event)
 
     @strawberry.subscription(
         description="Monitor events: of the monitor `id` (all monitors without it), filtered by the monitor's "
@@ -142,16 +195,7 @@ class Subscription:
             ctx, id=str(id) if id is not None else None, states=values(states), event_types=values(event_types),
             after=after,
         )
-        stream = await _open(opened)
-        try:
-            async for event in stream:
-                monitor = _monitor(event)
-                if monitor is not None:
-                    yield MonitorEvent(monitor=monitor, **_common(event))
-        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
-            raise query_error(exc) from exc
-        finally:
-            await stream.aclose()  # leaves the bus now, whatever ended the subscription
+        return _events(await _open(opened), _monitor_event)
 
     @strawberry.subscription(
         description="Every event, or those of `eventTypes` matching `query`: the hub's REST filter syntax on the "
@@ -166,11 +210,4 @@ class Subscription:
     ) -> AsyncGenerator[AnyEvent, None]:
         subs, ctx = info.context.resolvers.subscriptions, info.context.request_context
         opened = subs.events(ctx, event_types=values(event_types), query=query, after=after)
-        stream = await _open(opened)
-        try:
-            async for event in stream:
-                yield AnyEvent(service=_service(event), monitor=_monitor(event), **_common(event))
-        except DomainError as exc:  # EventStreamInterrupted: names the event to resume after
-            raise query_error(exc) from exc
-        finally:
-            await stream.aclose()  # leaves the bus now, whatever ended the subscription
+        return _events(await _open(opened), _any_event)

@@ -69,13 +69,23 @@ def require_driver(url: str) -> None:
         raise MissingDriver(url)
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for `url`; SQLite files get WAL, foreign keys and a busy timeout on every connection."""
+# Connections of the pool client requests share, and of the one background workers share (Database.for_workers).
+CLIENT_POOL = {"sqlite": (5, 10), "postgresql": (10, 20)}
+WORKER_POOL = {"sqlite": (3, 3), "postgresql": (4, 6)}
+
+
+def make_engine(url: str, *, echo: bool = False, workers: bool = False) -> AsyncEngine:
+    """An async engine for `url`; SQLite files get WAL, foreign keys and a busy timeout on every connection.
+
+    `workers`: the smaller pool of background workers (Database.for_workers)."""
+    sizes = WORKER_POOL if workers else CLIENT_POOL
     require_driver(url)
     if url.startswith("sqlite"):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
-        engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=10, connect_args={"timeout": 30})
+        size, overflow = sizes["sqlite"]
+        engine = create_async_engine(url, echo=echo, pool_size=size, max_overflow=overflow,
+                                     connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -88,26 +98,41 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    size, overflow = sizes["postgresql"]
+    return create_async_engine(url, echo=echo, pool_size=size, max_overflow=overflow, pool_pre_ping=True)
 
 
 class Database:
     """Owns the engine. `transaction()` is the unit of work: the caller's block commits or rolls back whole."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, parent: Database | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.engine = make_engine(url, echo=echo, workers=parent is not None)
+        self._parent = parent
+        self._workers: Database | None = None
         # SQLite has one writer at a time; writers of this process queue here instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between retries (other processes still meet the busy timeout).
-        self._write_lock = asyncio.Lock() if not self.is_postgres else None
+        self._write_lock: asyncio.Lock | None = parent._write_lock if parent is not None else (
+            asyncio.Lock() if not self.is_postgres else None)
         self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
         # SQLite reads of one statement run whole in a worker thread (one thread hop per request instead of
         # aiosqlite's several per statement); PostgreSQL runs them on asyncpg in autocommit.
         self.read_engine: Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
         if not self.is_postgres:
-            self.read_engine = make_read_engine(url)
+            read_engine = parent.read_engine if parent is not None else None
+            self.read_engine = read_engine or make_read_engine(url)
             _READ_ENGINES[self.engine.sync_engine] = self.read_engine
+
+    def for_workers(self) -> Database:
+        """The same database through a pool of its own, for background workers (outbox relay, hub dispatcher,
+        activation runner): however many connections client requests (subscriptions, reads) hold, the workers
+        still get theirs. It shares this one's writer queue (SQLite) and is disposed with it."""
+        if self._parent is not None:
+            return self
+        if self._workers is None:
+            self._workers = Database(self.url, parent=self)
+        return self._workers
 
     @property
     def is_postgres(self) -> bool:
@@ -174,10 +199,13 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._readers, call)
 
     async def dispose(self) -> None:
+        if self._workers is not None:
+            await self._workers.dispose()
+            self._workers = None
         await self.engine.dispose()
         if self._side is not None:
             await self._side.dispose()
-        if self.read_engine is not None:
+        if self.read_engine is not None and self._parent is None:
             self.read_engine.dispose()
         if self._readers is not None:
             self._readers.shutdown(wait=False)

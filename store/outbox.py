@@ -16,6 +16,9 @@ from store.values import as_utc
 # Held until commit by every transaction that writes events, so that on PostgreSQL the order of `seq`
 # is the order of commits and a reader that has seen seq N never later finds a smaller committed seq.
 OUTBOX_LOCK = 640641
+# The version of the resource an event carries, stored beside the envelope in the payload column and taken out
+# again when the row is read (OutboxEvent.version): the envelope hubs and subscribers receive is unchanged.
+VERSION_KEY = "_version"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class OutboxEvent:
     at: datetime
     payload: dict[str, Any]
     tenant: str = DEFAULT_TENANT  # the tenant of the resource the event is about
+    version: int | None = None  # the resource's version as the event carries it (None: not recorded)
 
 
 class OutboxRepository:
@@ -53,15 +57,18 @@ class OutboxRepository:
         at: datetime,
         payload: dict[str, Any],
         tenant: str | None = None,
+        version: int | None = None,
     ) -> None:
-        """Add one event of `tenant` (in a unit of work confined to a tenant: of that one).
+        """Add one event of `tenant` (in a unit of work confined to a tenant: of that one); `version`: the
+        resource's version as the event carries it.
 
         Events are kept until `flush` (the unit of work calls it right before its commit), which writes every
         event of the transaction in one statement, in the order they were added."""
         self.written = True
         self._pending.append({
             "event_id": event_id, "event_type": event_type, "correlation_id": correlation_id,
-            "resource_type": resource_type, "resource_id": resource_id, "at": at, "payload": payload,
+            "resource_type": resource_type, "resource_id": resource_id, "at": at,
+            "payload": payload if version is None else {**payload, VERSION_KEY: version},
             "tenant": self.tenant or tenant or DEFAULT_TENANT,
         })
 
@@ -85,13 +92,7 @@ class OutboxRepository:
         if upto is not None:
             stmt = stmt.where(event_outbox.c.seq <= upto)
         rows = (await self.conn.execute(stmt.order_by(event_outbox.c.seq).limit(limit))).all()
-        return [
-            OutboxEvent(
-                r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id,
-                as_utc(r.at) or r.at, r.payload, r.tenant,
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
     async def seq_of(self, event_id: str) -> int | None:
         value = (
@@ -101,3 +102,13 @@ class OutboxRepository:
 
     async def last_seq(self) -> int:
         return int((await self.conn.execute(select(func.coalesce(func.max(event_outbox.c.seq), 0)))).scalar_one())
+
+
+def _event(r: Any) -> OutboxEvent:
+    payload = r.payload
+    version = None
+    if isinstance(payload, dict) and VERSION_KEY in payload:
+        payload = dict(payload)
+        version = payload.pop(VERSION_KEY)
+    return OutboxEvent(r.seq, r.event_id, r.event_type, r.correlation_id, r.resource_type, r.resource_id,
+                       as_utc(r.at) or r.at, payload, r.tenant, version if isinstance(version, int) else None)

@@ -50,9 +50,19 @@ class Store:
     so that a new caller cannot forget to say whose rows it works on.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_events: list[Callable[[], None]] | None = None) -> None:
         self.db = db
-        self._on_events: list[Callable[[], None]] = []
+        self._on_events: list[Callable[[], None]] = on_events if on_events is not None else []
+        self._workers: Store | None = None
+
+    def for_workers(self) -> Store:
+        """This store over the database's workers' pool (Database.for_workers), for background work: client
+        requests never take its connections. Commits through it wake the same hooks (the relay)."""
+        if self.db.for_workers() is self.db:
+            return self
+        if self._workers is None:
+            self._workers = Store(self.db.for_workers(), on_events=self._on_events)
+        return self._workers
 
     def on_events_committed(self, callback: Callable[[], None]) -> None:
         """Call `callback` after every commit that wrote outbox events (the relay's wake-up; it must not block)."""

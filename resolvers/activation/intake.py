@@ -89,8 +89,9 @@ class Intake:
                                   force_root=False)
         rows = list((await uow.services.get_many([n.id for n in created])).values())
         rendered = {r["id"]: r for r in await render_services(uow, ctx, rows)}
+        versions = {r.id: r.version for r in rows}
         for n in reversed(created):  # members first: a listener learns of a bundle after its parts
-            await emit(uow, ctx, "ServiceCreateEvent", rendered[n.id], now)
+            await emit(uow, ctx, "ServiceCreateEvent", rendered[n.id], now, version=versions[n.id])
         return await self._monitor(uow, ctx, info, act_id, monitor_id, root, "create", now)
 
     # ---- patch -------------------------------------------------------------------------------------------
@@ -162,8 +163,9 @@ class Intake:
                                   force_root=force)
         if new_members:
             fresh = list((await uow.services.get_many([m.id for m in new_members])).values())
+            versions = {r.id: r.version for r in fresh}
             for rendered in await render_services(uow, ctx, fresh):
-                await emit(uow, ctx, "ServiceCreateEvent", rendered, now)
+                await emit(uow, ctx, "ServiceCreateEvent", rendered, now, version=versions.get(rendered["id"]))
         sub = await self._monitor(uow, ctx, info, act_id, monitor_id, sid, "patch", now)
         return Submitted(sub.monitor, notify + sub.notify, sub.queued)
 

@@ -25,12 +25,14 @@ async def emit(
     resource: dict[str, Any],
     now: datetime,
     field_paths: list[str] | None = None,
+    version: int | None = None,
 ) -> None:
+    """One event in the outbox; `version`: the service's version it carries (its etag for subscribers)."""
     ev = envelope.build(event_type, resource, correlation_id=ctx.correlation_id, at=now, field_paths=field_paths)
     await uow.outbox.add(
         event_id=ev.event_id, event_type=ev.event_type, correlation_id=ev.correlation_id,
         resource_type=ev.resource_type, resource_id=ev.resource_id, at=ev.at, payload=ev.payload,
-        tenant=ctx.caller.tenant,
+        tenant=ctx.caller.tenant, version=version,
     )
 
 
@@ -115,9 +117,9 @@ async def apply_doc(
         assert rendered is not None
         other = [name for name in envelope.changed_attributes(ops) if name != "state"]
         if other:
-            await emit(uow, ctx, "ServiceAttributeValueChangeEvent", rendered, now, other)
+            await emit(uow, ctx, "ServiceAttributeValueChangeEvent", rendered, now, other, version=version)
         if row.doc.get("state") != doc.get("state"):
-            await emit(uow, ctx, "ServiceStateChangeEvent", rendered, now)
+            await emit(uow, ctx, "ServiceStateChangeEvent", rendered, now, version=version)
         return version
     raise StaleVersion(service_id)
 
@@ -133,5 +135,5 @@ async def delete_service(uow: UnitOfWork, ctx: RequestContext, service_id: str, 
         correlation_id=ctx.correlation_id, at=now, changes=[], state=row.doc.get("state"),
         tenant=ctx.caller.tenant,
     )
-    await emit(uow, ctx, "ServiceDeleteEvent", rendered, now)
+    await emit(uow, ctx, "ServiceDeleteEvent", rendered, now, version=row.version)
     return True

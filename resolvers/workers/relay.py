@@ -54,6 +54,9 @@ class Relay:
     async def start(self) -> None:
         async with self.store.read(ALL_TENANTS) as uow:
             self.cursor = await uow.outbox.last_seq()
+        # What was committed before the process started counts as fanned out: live subscriptions start after it
+        # without reading the outbox (resolvers.feed).
+        self.bus.high_water = max(self.bus.high_water, self.cursor)
         self.store.on_events_committed(self.wake)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="tmf640-outbox-relay")

@@ -140,7 +140,10 @@ async def test_tree_subscription_receives_the_tree_in_order_and_resumes_after_a_
         assert {e["service"]["id"] for e in first} == set(TREE)
         assert not any(e["service"]["state"] for e in first if e["eventType"] == "ServiceCreateEvent")
         assert sorted(states_reached(first)) == sorted((sid, "designed") for sid in TREE)
-        assert all(e["service"]["etag"] == "" and e["event"]["service"]["id"] == e["service"]["id"] for e in first)
+        assert all(e["event"]["service"]["id"] == e["service"]["id"] for e in first)
+        # each service with the etag of the version its event carries: created at 1, then one more per change
+        assert all(e["service"]["etag"] == '"1"' for e in first if e["eventType"] == "ServiceCreateEvent")
+        assert all(int(e["service"]["etag"].strip('"')) > 1 for e in first if e["eventType"] != "ServiceCreateEvent")
         # The request's stream ends with its Monitor's completion, after every state its work reached.
         assert everything.received[-1]["eventType"] == "MonitorStateChangeEvent"
         assert everything.received[-1]["monitor"] == {"id": creation, "state": "Completed"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+import websockets
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from starlette.applications import Starlette
@@ -161,3 +163,30 @@ async def first_event_id(served: Served) -> str:
     await served.graphql('mutation { createService(input: {name: "warm-up", state: "designed", '
                          'serviceSpecification: {name: "s"}}) { __typename } }')
     return (await served.outbox())[-1].event_id
+
+
+@contextlib.asynccontextmanager
+async def raw_subscription(url: str, document: str, **variables: Any) -> AsyncIterator[websockets.ClientConnection]:
+    """One subscription over its own connection, spoken by hand (graphql-transport-ws): read its messages with
+    `message`, to tell an `error` message from a `next` carrying errors."""
+    async with websockets.connect(url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert (await message(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": document, "variables": variables}}))
+        yield ws
+
+
+async def message(ws: websockets.ClientConnection, within: float = WAIT) -> dict[str, Any]:
+    """The next message the server sends (bounded wait)."""
+    async with asyncio.timeout(within):
+        received: dict[str, Any] = json.loads(await ws.recv())
+    return received
+
+
+async def next_event(ws: websockets.ClientConnection, within: float = WAIT) -> dict[str, Any]:
+    """The data of the next `next` message, failing on any other message or on errors."""
+    got = await message(ws, within)
+    assert got["type"] == "next" and "errors" not in got["payload"], got
+    data: dict[str, Any] = next(iter(got["payload"]["data"].values()))
+    return data
