@@ -104,6 +104,10 @@ async def test_live_only_stream_starts_now_and_filters(database_url: str) -> Non
         res: Resolvers = r.app.state.resolvers
         made = await res.services.create(CTX, simple("before"))
         await settled(res, [monitor_id(made)])  # its work's events too are before the stream
+        # A live stream starts after what the bus has fanned out; on PostgreSQL that follows the commits by a
+        # NOTIFY, so wait until the bus has caught up with the outbox (the system is quiet).
+        end = (await outbox(res.store))[-1].seq
+        await eventually(lambda: _fanned_out(res, end), what="the bus catching up with the outbox")
         before = made.service["id"]
         baseline = res.feed.bus.status.subscribers  # the hub dispatcher listens too
         stream = res.feed.stream(CTX, query="eventType=ServiceStateChangeEvent")
@@ -125,6 +129,10 @@ async def test_live_only_stream_starts_now_and_filters(database_url: str) -> Non
         assert [state for sid, state in reached if sid == before] == ["reserved"]
         assert [state for sid, state in reached if sid == created][-1] == "active"
         assert res.feed.bus.status.subscribers == baseline  # closing the stream unsubscribed it
+
+
+async def _fanned_out(res: Resolvers, seq: int) -> bool:
+    return res.feed.bus.high_water >= seq
 
 
 async def _subscribers(res: Resolvers, n: int) -> bool:
