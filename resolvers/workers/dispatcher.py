@@ -11,7 +11,9 @@ At-least-once, ordered per listener, never in the request path, listeners served
 - several processes on one PostgreSQL: a listener is served only under a lease (store.hubs): a conditional
   update on `lease_owner`/`lease_until`, taken per run, renewed once per batch (and within a batch only when
   the next POST could outlast it). The lease outlives the HTTP timeout, so two processes never deliver to one
-  listener at once.
+  listener at once;
+- a POST goes over a kept-alive connection (resolvers.workers.hub_http) to the address the guard checked, once
+  per batch; one event's filter index and body are made once for every listener.
 
 It wakes on every event the bus carries, when a listener is registered or resumed, when a backed-off retry
 falls due, and every `poll_interval` seconds as a safety net.
@@ -31,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from resolvers import telemetry
-from resolvers.callback_guard import CallbackGuard
+from resolvers.callback_guard import CallbackGuard, PinnedTarget
 from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
 from resolvers.rules.matching import Row, index, matches_index, parse_event_query
@@ -43,6 +45,8 @@ from store.query_form import Condition
 from store.uow import ALL_TENANTS, Store
 
 log = logging.getLogger("tmf640.hub")
+# Events whose filter index and body are kept for the other listeners (they move through the outbox about together).
+_SHARED = 4096
 
 
 def _now() -> datetime:
@@ -91,7 +95,9 @@ class Dispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client = HubClient(config.timeout)
         self._queries: dict[str | None, tuple[Condition, ...]] = {}
-        self._indexes: dict[int, dict[str, list[Row]]] = {}  # by outbox seq: one event's index serves every listener
+        # By outbox seq: what every listener needs of one event (its filter index, the bytes POSTed), made once.
+        self._indexes: dict[int, dict[str, list[Row]]] = {}
+        self._bodies: dict[int, bytes] = {}
         self._error: str | None = None
         self._stopping = False
 
@@ -239,6 +245,7 @@ class Dispatcher:
         renewed = time.monotonic()
         conditions = self._conditions(hub.query)
         records: list[dict[str, Any]] = []
+        pinned: dict[str, PinnedTarget] = {}  # the callback is resolved and checked once per batch
         passed, failure, sent = hub.cursor, None, 0
         for event in events:
             if self._stopping:
@@ -251,7 +258,7 @@ class Dispatcher:
                     break
                 renewed = time.monotonic()
             attempt = hub.attempts + 1 if sent == 0 else 1
-            record = await self._post(hub, event, attempt)
+            record = await self._post(hub, event, attempt, pinned)
             records.append(record)
             sent += 1
             telemetry.hub_attempt(hub.id, record["delivered"])
@@ -301,18 +308,27 @@ class Dispatcher:
             return True
         rows = self._indexes.get(event.seq)
         if rows is None:
-            if len(self._indexes) >= 4096:  # bounded: listeners move through the outbox about together
+            if len(self._indexes) >= _SHARED:
                 self._indexes.clear()
             rows = self._indexes[event.seq] = index(event.payload)
         return matches_index(conditions, rows)
+
+    def _body(self, event: OutboxEvent) -> bytes:
+        body = self._bodies.get(event.seq)
+        if body is None:
+            if len(self._bodies) >= _SHARED:
+                self._bodies.clear()
+            body = self._bodies[event.seq] = body_of(event.payload)
+        return body
 
     async def _renew(self, hub_id: str) -> bool:
         async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.renew(hub_id, self.owner, _now() + self._lease())
 
-    async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int) -> dict[str, Any]:
+    async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int,
+                    pinned: dict[str, PinnedTarget]) -> dict[str, Any]:
         """One POST of one event; the attempt's record (delivered only when answered 2xx)."""
-        body = body_of(event.payload)
+        body = self._body(event)
         sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
                                correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret,
                                timestamp=int(time.time()), signing=self.config.signing)
@@ -320,7 +336,8 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
-            target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
+            target = pinned.get(hub.callback) or await self.guard.pin(hub.callback)  # checked, then pinned
+            pinned[hub.callback] = target
             sent_headers = {**sent_headers, "Host": target.host_header}
             answer = await self._client.post(target, body, sent_headers)
             status_code = answer.status
