@@ -199,7 +199,8 @@ async def _hub_run(base: str, url: str, burst: int, paced: int, listeners: list[
     return {"burst_events": burst, "burst_delivered": len(times), "burst_rate": burst_rate,
             "burst_s": last - ready, "paced_events": paced, "paced_s": p_done - p_ready,
             "paced_delivered": _delivered(listeners) - len(times), "paced_tail_s": max(0.0, p_last - p_done),
-            "paced_backlog_first_half_max": max(half, default=0), "paced_backlog_second_half_max": max(second, default=0)}
+            "paced_backlog_first_half_max": max(half, default=0),
+            "paced_backlog_second_half_max": max(second, default=0)}
 
 
 def hub(tmp: Path, quick: bool) -> Figure:
