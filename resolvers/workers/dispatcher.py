@@ -338,7 +338,6 @@ class Dispatcher:
         try:
             target = pinned.get(hub.callback) or await self.guard.pin(hub.callback)  # checked, then pinned
             pinned[hub.callback] = target
-            sent_headers = {**sent_headers, "Host": target.host_header}
             answer = await self._client.post(target, body, sent_headers)
             status_code = answer.status
             if not 200 <= status_code < 300:

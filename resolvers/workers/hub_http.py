@@ -61,10 +61,12 @@ class HubClient:
         return self._session
 
     async def post(self, target: PinnedTarget, body: bytes, headers: dict[str, str]) -> Answer:
-        """POST `body` to `target`; the answer's status. Transport failures and timeouts raise."""
+        """POST `body` to `target` (with `Host` naming the listener); the answer's status. Transport failures and
+        timeouts raise."""
         import aiohttp
 
         session = self._open()
+        headers = {**headers, "Host": target.host_header}
         tls_name = target.sni if target.url.startswith("https:") else None
         async with session.post(target.url, data=body, headers=headers, allow_redirects=False,
                                 server_hostname=tls_name) as response:
