@@ -96,8 +96,8 @@ class Dispatcher:
         self._client = HubClient(config.timeout)
         self._queries: dict[str | None, tuple[Condition, ...]] = {}
         # By outbox seq: what every listener needs of one event (its filter index, the bytes POSTed), made once.
-        self._indexes: dict[int, dict[str, list[Row]]] = {}
-        self._bodies: dict[int, bytes] = {}
+        self._indexes: dict[tuple[int, str], dict[str, list[Row]]] = {}
+        self._bodies: dict[tuple[int, str], bytes] = {}
         self._error: str | None = None
         self._stopping = False
 
@@ -306,19 +306,21 @@ class Dispatcher:
     def _matches(self, conditions: tuple[Condition, ...], event: OutboxEvent) -> bool:
         if not conditions:
             return True
-        rows = self._indexes.get(event.seq)
+        key = (event.seq, event.event_id)  # the event id too: a seq may come again once the outbox was emptied
+        rows = self._indexes.get(key)
         if rows is None:
             if len(self._indexes) >= _SHARED:
                 self._indexes.clear()
-            rows = self._indexes[event.seq] = index(event.payload)
+            rows = self._indexes[key] = index(event.payload)
         return matches_index(conditions, rows)
 
     def _body(self, event: OutboxEvent) -> bytes:
-        body = self._bodies.get(event.seq)
+        key = (event.seq, event.event_id)
+        body = self._bodies.get(key)
         if body is None:
             if len(self._bodies) >= _SHARED:
                 self._bodies.clear()
-            body = self._bodies[event.seq] = body_of(event.payload)
+            body = self._bodies[key] = body_of(event.payload)
         return body
 
     async def _renew(self, hub_id: str) -> bool:
