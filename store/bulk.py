@@ -105,13 +105,13 @@ def _statement(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Sta
     return _Statement(compiled.string, encode)
 
 
-_STATEMENTS: dict[str, dict[str, _Statement]] = {}
+_STATEMENTS: dict[tuple[str, str], dict[str, _Statement]] = {}
 
 
 def _statements(dialect: Dialect) -> dict[str, _Statement]:
-    made = _STATEMENTS.get(dialect.name)
+    made = _STATEMENTS.get((dialect.name, dialect.driver))  # the driver decides the parameter style
     if made is None:
-        made = _STATEMENTS[dialect.name] = {
+        made = _STATEMENTS[(dialect.name, dialect.driver)] = {
             key: _statement(table, columns, dialect) for key, (table, columns) in _TABLES.items()}
     return made
 
