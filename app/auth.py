@@ -21,14 +21,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 from resolvers.context import ADMIN, EVERY_TENANT, SCOPES, Caller
 from resolvers.rules.errors import Unauthenticated
+
+if TYPE_CHECKING:  # PyJWT and httpx load when a JWT is first checked: a server with API keys only never pays
+    import jwt
 
 log = logging.getLogger("tmf640.auth")
 
@@ -72,10 +72,14 @@ class JwksSource:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def _load(self) -> jwt.PyJWKSet:
+        import jwt
+
         if self.path is not None:
             text = await asyncio.to_thread(Path(self.path).read_text, encoding="utf-8")
         else:
             assert self.url is not None
+            import httpx
+
             async with httpx.AsyncClient(timeout=10.0) as client:
                 response = await client.get(self.url)
                 response.raise_for_status()
@@ -146,6 +150,8 @@ class Authenticator:
         return _grant(identity, match.tenant, list(match.scopes))
 
     async def _jwt(self, token: str) -> Caller:
+        import jwt
+
         s = self.settings
         assert self.jwks is not None
         try:

@@ -11,11 +11,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from app import web
 from app.auth import Authenticator
 from app.edge import EdgeConfig, RequestEdgeMiddleware
 from app.events import EventPipeline, callback_guard
+from app.lazy import LazyASGI
 from app.observability import health as probes
 from app.observability.http import Observed
 from app.settings import Settings
@@ -26,8 +28,6 @@ from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
-from schema.asgi import GraphQLApp, WebSocketLimits
-from schema.build import Limits
 from store import migrate
 from store.db import Database
 from store.uow import ALL_TENANTS, Store
@@ -73,6 +73,27 @@ def retention_config(settings: Settings) -> RetentionConfig:
     )
 
 
+def graphql_app(settings: Settings) -> ASGIApp:
+    """The /graphql endpoint (HTTP and WebSocket). Strawberry and the schema load here: see app.lazy."""
+    from schema.asgi import GraphQLApp, WebSocketLimits
+    from schema.build import Limits
+
+    return GraphQLApp(
+        limits=Limits(
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_tokens=settings.graphql_max_tokens,
+        ),
+        graphiql=settings.environment == "development",
+        graphiql_html=web.GRAPHIQL_HTML,
+        websocket=WebSocketLimits(
+            max_subscriptions=settings.graphql_max_subscriptions,
+            connection_init_timeout=settings.graphql_connection_init_timeout,
+            legacy_protocol=settings.graphql_legacy_ws,
+        ),
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     if settings.environment == "production" and not settings.authentication_configured:
@@ -109,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await pruner.start()
             log.info("ready", extra={"event": "started", "database": db.engine.url.render_as_string(),
                                      "runner": settings.runner_enabled})
+            graphql.warm()  # the GraphQL schema is built now, beside the running server (app.lazy)
             yield
         finally:
             try:
@@ -118,20 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 await db.dispose()
 
-    graphql = GraphQLApp(
-        limits=Limits(
-            max_depth=settings.graphql_max_depth,
-            max_aliases=settings.graphql_max_aliases,
-            max_tokens=settings.graphql_max_tokens,
-        ),
-        graphiql=settings.environment == "development",
-        graphiql_html=web.GRAPHIQL_HTML,
-        websocket=WebSocketLimits(
-            max_subscriptions=settings.graphql_max_subscriptions,
-            connection_init_timeout=settings.graphql_connection_init_timeout,
-            legacy_protocol=settings.graphql_legacy_ws,
-        ),
-    )
+    graphql = LazyASGI(lambda: graphql_app(settings), "graphql")
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),

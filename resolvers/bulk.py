@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,10 +54,10 @@ class Outcome:
 
 @dataclass
 class Prepared:
-    """A batch checked and planned, with its events, waiting to be written."""
+    """A batch checked, planned and encoded (its rows and events as the driver takes them), waiting to be written."""
 
     at: datetime
-    planned: list[tuple[Item, list[documents.NewService], list[bulk.BulkEvent]]] = field(default_factory=list)
+    planned: list[tuple[Item, list[str], bulk.Rows]] = field(default_factory=list)  # the ids each document stores
     bad: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -80,8 +81,11 @@ class BulkImport:
         return plan
 
     def prepare(self, ctx: RequestContext, items: list[Item], *, strict: bool = False) -> Prepared:
-        """Check and plan `items` (CPU only, no database): what `write` stores. Documents are taken apart."""
+        """Check, plan and encode `items` (CPU only, no database): what `write` stores. Documents are taken apart."""
         prepared = Prepared(datetime.now(UTC))
+        encoder = bulk.Encoder(self.store.db.engine.dialect, tenant=ctx.caller.tenant, actor=ctx.caller.identity,
+                               correlation_id=ctx.correlation_id, now=prepared.at)
+        ids = _EventIds()
         for item in items:
             try:
                 plan = self._plan(item)
@@ -90,39 +94,39 @@ class BulkImport:
                 if strict:
                     break
                 continue
-            events = _events(ctx, plan, prepared.at) if self.emit_events else []
-            prepared.planned.append((item, plan, events))
+            rows = encoder.services(_rows(plan))
+            if self.emit_events:
+                rows.extend(encoder.events(_events(ctx, plan, prepared.at, ids)))
+            prepared.planned.append((item, [s.id for s in plan], rows))
         return prepared
 
     async def write(self, ctx: RequestContext, prepared: Prepared, *, strict: bool = False) -> Outcome:
         """Store what `prepare` planned, in one transaction; documents whose service is held are left alone."""
         out = Outcome(bad=list(prepared.bad))
         async with self.store.write(ctx.caller.scope) as uow:
-            taken = await uow.services.existing_ids(s.id for _, plan, _ in prepared.planned for s in plan)
-            rows: list[bulk.BulkService] = []
-            events: list[bulk.BulkEvent] = []
+            taken = await uow.services.existing_ids(id for _, ids, _ in prepared.planned for id in ids)
+            rows = bulk.Rows()
             claimed: dict[str, int] = {}
-            for item, plan, item_events in prepared.planned:
-                if strict and out.bad and item.number > min(n for n, _ in out.bad):
+            first_bad = min((n for n, _ in out.bad), default=None)
+            for item, ids, item_rows in prepared.planned:
+                if strict and first_bad is not None and item.number > first_bad:
                     break
-                if plan[0].id in taken:
+                if ids[0] in taken:
                     out.present += 1
                     continue
-                clash = next((s.id for s in plan if s.id in taken or s.id in claimed), None)
+                clash = next((id for id in ids if id in taken or id in claimed), None)
                 if clash is not None:
                     where = f"line {claimed[clash]}" if clash in claimed else "the store"
                     out.bad.append((item.number, f"id: {clash!r} is already used by {where}"))
+                    first_bad = item.number if first_bad is None else min(first_bad, item.number)
                     continue
-                for s in plan:
-                    claimed[s.id] = item.number
-                rows.extend(_rows(plan))
-                events.extend(item_events)
-            await bulk.insert_services(uow.conn, rows, tenant=ctx.caller.tenant, actor=ctx.caller.identity,
-                                       correlation_id=ctx.correlation_id, now=prepared.at)
-            await bulk.add_events(uow.conn, events, tenant=ctx.caller.tenant)
-            if events:
+                for id in ids:
+                    claimed[id] = item.number
+                rows.extend(item_rows)
+            await bulk.write(uow.conn, rows)
+            if rows.event:
                 uow.outbox.written = True  # the store wakes a relay of this process after commit
-            out.stored = len(rows)
+            out.stored = len(rows.service)
         out.bad.sort()
         return out
 
@@ -136,7 +140,21 @@ def _rows(plan: list[documents.NewService]) -> list[bulk.BulkService]:
     return [bulk.BulkService(s.id, s.doc, s.links, patching.creation(s.doc), s.doc.get("state")) for s in plan]
 
 
-def _events(ctx: RequestContext, plan: list[documents.NewService], now: datetime) -> list[bulk.BulkEvent]:
+class _EventIds:
+    """uuid4 event ids drawn from the system's random source many at a time (one call per 256, not per event)."""
+
+    def __init__(self) -> None:
+        self._pool: list[str] = []
+
+    def __call__(self) -> str:
+        if not self._pool:
+            raw = os.urandom(16 * 256)
+            self._pool = [str(uuid.UUID(bytes=raw[i:i + 16], version=4)) for i in range(0, len(raw), 16)]
+        return self._pool.pop()
+
+
+def _events(ctx: RequestContext, plan: list[documents.NewService], now: datetime,
+            ids: _EventIds) -> list[bulk.BulkEvent]:
     """ServiceCreateEvents, members first (a listener learns of a bundle after its parts), as a create emits."""
     members: dict[str, dict[str, dict[str, Any]]] = {}
     for s in plan:
@@ -145,7 +163,8 @@ def _events(ctx: RequestContext, plan: list[documents.NewService], now: datetime
     out = []
     for s in reversed(plan):
         rendered = documents.render(s.id, s.doc, ctx.service_href, members.get(s.id), fresh=True)
-        ev = envelope.build("ServiceCreateEvent", rendered, correlation_id=ctx.correlation_id, at=now)
+        ev = envelope.build("ServiceCreateEvent", rendered, correlation_id=ctx.correlation_id, at=now,
+                            event_id=ids())
         out.append(bulk.BulkEvent(ev.event_id, ev.event_type, ev.correlation_id, ev.resource_type, ev.resource_id,
                                   ev.at, ev.payload))
     return out

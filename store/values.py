@@ -18,6 +18,8 @@ def parse_instant(text: str) -> datetime | None:
 
     A '+' in an offset arrives as a space when a client did not percent-encode it; that is mended here.
     """
+    if len(text) < 10 or not text.lstrip()[:4].isdigit():  # cheap refusal of most texts (bulk import, matching)
+        return None
     candidate = _SPACED_OFFSET.sub(r"\1+\2", text.strip())
     if not _DATE_RE.match(candidate):
         return None
@@ -32,6 +34,9 @@ def parse_instant(text: str) -> datetime | None:
 
 def parse_number(text: str) -> float | None:
     """The number a text spells, or None (also for numbers beyond a double's range, which no index holds)."""
+    first = text.lstrip()[:1]
+    if not (first == "-" or first.isdigit()):  # cheap refusal of most texts (isdigit: every digit \d matches)
+        return None
     if not _NUM_RE.match(text.strip()):
         return None
     value = float(text)

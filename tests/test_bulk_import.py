@@ -168,3 +168,36 @@ def test_the_command_reports_bad_lines_by_number_and_exits_1(tmp_path: Path) -> 
     assert "stored 2 services; 0 documents already present; 1 bad" in result.output
     again = CliRunner().invoke(cli, ["import", str(path), "--database-url", url, "--no-progress"])
     assert "stored 0 services; 2 documents already present; 1 bad" in again.output
+
+
+API = "/tmf-api/serviceActivationAndConfiguration/v4"
+
+
+async def test_an_imported_service_reads_back_as_one_created_through_the_api(
+    client: Any, database_url: str, tmp_path: Path
+) -> None:
+    """The import encodes its rows for the driver itself (store.bulk): what it stores reads back like what a
+    create stores: the document, its dates and numbers in the attribute index, its event."""
+    doc = {"name": "twin", "state": "designed", "category": "c1", "serviceType": "CFS", "isBundle": False,
+           "startDate": "2026-03-04T05:06:07.250+02:00", "serviceSpecification": {"id": "s1", "name": "Spec"},
+           "relatedParty": [{"id": "p1", "role": "customer"}],
+           "serviceCharacteristic": [{"name": "speed", "value": 250}, {"name": "cert", "value": "x" * 300},
+                                     {"name": "é", "value": "ünïcode"}]}
+    path = tmp_path / "one.ndjson"
+    path.write_text(json.dumps({"id": "imported-twin", **doc}) + "\n")
+    assert (await _import(database_url, path))[0] == 1
+    created = await client.post(f"{API}/service", json={"id": "created-twin", **doc})
+    assert created.status_code == 201, created.text
+
+    imported = (await client.get(f"{API}/service/imported-twin")).json()
+    twin = (await client.get(f"{API}/service/created-twin")).json()
+    same = {k: v for k, v in twin.items() if k not in ("id", "href")}
+    assert {k: v for k, v in imported.items() if k not in ("id", "href")} == same
+    for query in ("startDate.gt=2026-03-04T03:06:07Z", "startDate=2026-03-04T03:06:07.25Z",
+                  "serviceCharacteristic.value.gte=250", "serviceCharacteristic.value=" + "x" * 300,
+                  "isBundle=false", "relatedParty.id=p1", "serviceCharacteristic.value=ünïcode"):
+        found = (await client.get(f"{API}/service?{query}&fields=id")).json()
+        assert sorted(s["id"] for s in found) == ["created-twin", "imported-twin"], query
+
+    _, _, events = await counts(database_url)
+    assert "imported-twin" in events

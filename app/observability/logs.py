@@ -79,3 +79,7 @@ def configure(level: str = "info", fmt: str = "json") -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))  # one line per migration is enough:
     logging.getLogger("alembic.runtime.migration").setLevel(root.level)    # its "Running upgrade" lines stay
     logging.getLogger("uvicorn.access").disabled = True  # app.observability.http writes one line per request
+    # httpx logs every request at INFO: one line per hub delivery (thousands a second) says nothing the delivery
+    # records do not; its warnings stay.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

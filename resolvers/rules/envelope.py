@@ -46,10 +46,12 @@ def build(
     correlation_id: str,
     at: datetime,
     field_paths: list[str] | None = None,
+    event_id: str | None = None,
 ) -> Event:
-    """An event about `resource` as it stood after the change (before it, for a delete)."""
+    """An event about `resource` as it stood after the change (before it, for a delete). `event_id`: a uuid4
+    made by the caller (bulk import draws many at once), else a new one."""
     resource_type = "service" if event_type.startswith("Service") else "monitor"
-    event_id = str(uuid.uuid4())
+    event_id = event_id or str(uuid.uuid4())
     when = at.isoformat().replace("+00:00", "Z")
     rid = str(resource.get("id"))
     envelope: dict[str, Any] = {

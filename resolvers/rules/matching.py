@@ -47,7 +47,11 @@ def matches(conditions: Sequence[Condition], doc: Mapping[str, Any]) -> bool:
     """True when `doc` satisfies every condition (an empty filter matches everything)."""
     if not conditions:
         return True
-    rows = index(doc)
+    return matches_index(conditions, index(doc))
+
+
+def matches_index(conditions: Sequence[Condition], rows: Mapping[str, Sequence[Row]]) -> bool:
+    """`matches` on the `index` of a document, built once for many filters (the hub: one event, many listeners)."""
     return all(holds(c, rows.get(c.dotted, ())) for c in conditions)
 
 

@@ -11,7 +11,9 @@ At-least-once, ordered per listener, never in the request path, listeners served
 - several processes on one PostgreSQL: a listener is served only under a lease (store.hubs): a conditional
   update on `lease_owner`/`lease_until`, taken per run, renewed once per batch (and within a batch only when
   the next POST could outlast it). The lease outlives the HTTP timeout, so two processes never deliver to one
-  listener at once.
+  listener at once;
+- a POST goes over a kept-alive connection (resolvers.workers.hub_http) to the address the guard checked, once
+  per batch; one event's filter index and body are made once for every listener.
 
 It wakes on every event the bus carries, when a listener is registered or resumed, when a backed-off retry
 falls due, and every `poll_interval` seconds as a safety net.
@@ -21,44 +23,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
-import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from resolvers import telemetry
-from resolvers.callback_guard import CallbackGuard
+from resolvers.callback_guard import CallbackGuard, PinnedTarget
 from resolvers.context import EVERY_TENANT
 from resolvers.rules.delivery import DeliveryPolicy, body_of, headers
-from resolvers.rules.matching import matches, parse_event_query
+from resolvers.rules.matching import Row, index, matches_index, parse_event_query
+from resolvers.workers.hub_http import HubClient
 from store.bus import Bus, SubscriberDropped, Subscription
 from store.hubs import ACTIVE, FAILING, Failure, HubRow
 from store.outbox import OutboxEvent
 from store.query_form import Condition
 from store.uow import ALL_TENANTS, Store
 
-if TYPE_CHECKING:
-    import httpx
-
 log = logging.getLogger("tmf640.hub")
+# Events whose filter index and body are kept for the other listeners (they move through the outbox about together).
+_SHARED = 4096
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """httpx's default TLS context, made once per process: loading the CA bundle costs about 0.1 s a client."""
-    import httpx
-
-    return httpx.create_ssl_context()
 
 
 def _visible(hub: HubRow, event: OutboxEvent) -> bool:
@@ -101,8 +93,11 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._client = HubClient(config.timeout)
         self._queries: dict[str | None, tuple[Condition, ...]] = {}
+        # By outbox seq: what every listener needs of one event (its filter index, the bytes POSTed), made once.
+        self._indexes: dict[tuple[int, str], dict[str, list[Row]]] = {}
+        self._bodies: dict[tuple[int, str], bytes] = {}
         self._error: str | None = None
         self._stopping = False
 
@@ -116,7 +111,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
-        self._client = None  # made at the first delivery: a server without listeners never loads httpx
+        self._client = HubClient(self.config.timeout)  # connects at the first delivery (aiohttp loads then)
         self._task = asyncio.create_task(self._run(), name="tmf640-hub-dispatcher")
         if self.bus is not None:  # subscribed before start() returns: no wake-up can be missed
             self._watch = asyncio.create_task(self._watch_bus(self.bus, self.bus.attach()), name="tmf640-hub-wakeup")
@@ -142,9 +137,7 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._watch = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.close()
 
     # ---- scheduling --------------------------------------------------------------------------------------
 
@@ -252,11 +245,12 @@ class Dispatcher:
         renewed = time.monotonic()
         conditions = self._conditions(hub.query)
         records: list[dict[str, Any]] = []
+        pinned: dict[str, PinnedTarget] = {}  # the callback is resolved and checked once per batch
         passed, failure, sent = hub.cursor, None, 0
         for event in events:
             if self._stopping:
                 break
-            if not _visible(hub, event) or not matches(conditions, event.payload):
+            if not _visible(hub, event) or not self._matches(conditions, event):
                 passed = event.seq
                 continue
             if time.monotonic() - renewed + self.config.timeout > self.config.lease_seconds * 0.9:
@@ -264,7 +258,7 @@ class Dispatcher:
                     break
                 renewed = time.monotonic()
             attempt = hub.attempts + 1 if sent == 0 else 1
-            record = await self._post(hub, event, attempt)
+            record = await self._post(hub, event, attempt, pinned)
             records.append(record)
             sent += 1
             telemetry.hub_attempt(hub.id, record["delivered"])
@@ -309,21 +303,34 @@ class Dispatcher:
             self._queries[query] = parse_event_query(query)  # checked at registration
         return self._queries[query]
 
+    def _matches(self, conditions: tuple[Condition, ...], event: OutboxEvent) -> bool:
+        if not conditions:
+            return True
+        key = (event.seq, event.event_id)  # the event id too: a seq may come again once the outbox was emptied
+        rows = self._indexes.get(key)
+        if rows is None:
+            if len(self._indexes) >= _SHARED:
+                self._indexes.clear()
+            rows = self._indexes[key] = index(event.payload)
+        return matches_index(conditions, rows)
+
+    def _body(self, event: OutboxEvent) -> bytes:
+        key = (event.seq, event.event_id)
+        body = self._bodies.get(key)
+        if body is None:
+            if len(self._bodies) >= _SHARED:
+                self._bodies.clear()
+            body = self._bodies[key] = body_of(event.payload)
+        return body
+
     async def _renew(self, hub_id: str) -> bool:
         async with self.store.write(ALL_TENANTS) as uow:
             return await uow.hubs.renew(hub_id, self.owner, _now() + self._lease())
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.AsyncClient(timeout=self.config.timeout, follow_redirects=False, verify=_tls())
-        return self._client
-
-    async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int) -> dict[str, Any]:
+    async def _post(self, hub: HubRow, event: OutboxEvent, attempt: int,
+                    pinned: dict[str, PinnedTarget]) -> dict[str, Any]:
         """One POST of one event; the attempt's record (delivered only when answered 2xx)."""
-        client = self._http()
-        body = body_of(event.payload)
+        body = self._body(event)
         sent_headers = headers(hub_id=hub.id, event_id=event.event_id, event_type=event.event_type,
                                correlation_id=event.correlation_id, attempt=attempt, body=body, secret=hub.secret,
                                timestamp=int(time.time()), signing=self.config.signing)
@@ -331,14 +338,12 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
-            target = await self.guard.pin(hub.callback)  # resolved, checked and pinned at each connection
-            sent_headers = {**sent_headers, "Host": target.host_header}
-            # Streamed and never read: only the status matters, and a listener's body cannot flood us.
-            async with client.stream("POST", target.url, content=body, headers=sent_headers,
-                                      extensions=target.extensions) as response:
-                status_code = response.status_code
+            target = pinned.get(hub.callback) or await self.guard.pin(hub.callback)  # checked, then pinned
+            pinned[hub.callback] = target
+            answer = await self._client.post(target, body, sent_headers)
+            status_code = answer.status
             if not 200 <= status_code < 300:
-                error = f"HTTP {status_code} {response.reason_phrase}".strip()
+                error = f"HTTP {status_code} {answer.reason}".strip()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return {"listener_id": hub.id, "seq": event.seq, "event_id": event.event_id, "event_type": event.event_type,
