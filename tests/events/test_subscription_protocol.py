@@ -43,6 +43,7 @@ async def done(served: Served, payload: dict[str, Any]) -> dict[str, Any]:
     assert payload["__typename"] == "ServicePayload", payload
     if payload["monitor"] is not None:
         assert (await finished(served.app, payload["monitor"]["id"]))["state"] == "Completed"
+    await served.quiet()  # subscriptions opened next start after this write's events
     return payload
 
 

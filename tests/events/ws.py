@@ -57,6 +57,18 @@ class Served:
                 after = batch[-1].seq
         return out
 
+    async def quiet(self) -> None:
+        """Wait until the bus has fanned out every committed event, so that a live subscription opened now
+        starts after all of them (a live stream begins after the bus's high water; on PostgreSQL the fan-out
+        follows a commit by a NOTIFY)."""
+        async with self.app.state.resolvers.store.read(ALL_TENANTS) as uow:
+            end = await uow.outbox.last_seq()
+        bus = self.app.state.events.bus
+        deadline = time.monotonic() + WAIT
+        while bus.high_water < end:  # bounded wait for the bus's own listener task
+            assert time.monotonic() < deadline, f"the bus stayed at {bus.high_water}, the outbox ends at {end}"
+            await asyncio.sleep(0.01)
+
 
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[Served]:
