@@ -115,8 +115,8 @@ def tree_query() -> str:
     from schema.build import build_schema  # the schema the server runs (bench imports no app code otherwise)
 
     every = selection(build_schema()._schema, "Service")
-    return ("query Tree($id: ID!) { service(id: $id) { %s descendants(maxDepth: 5) { depth parentId "
-            "service { %s } } } }" % (every, every))
+    return f"query Tree($id: ID!) {{ service(id: $id) {{ {every} descendants(maxDepth: 5) {{ depth parentId " \
+           f"service {{ {every} }} }} }} }}"
 
 
 def _import(tmp: Path, db: Path, root: str, tree_dir: Path) -> None:

@@ -130,6 +130,8 @@ def _list_of(item: Converter) -> Converter:
                     out.append(converted)
         return out
 
+    convert.__tmf_class__ = getattr(item, "__tmf_class__", None)  # type: ignore[attr-defined]
+    convert.__tmf_list__ = True  # type: ignore[attr-defined]
     return convert
 
 
@@ -147,6 +149,7 @@ def _object_of(cls: Any) -> Converter:
     def convert(value: Any) -> Any:
         return from_tmf(cls, value) if isinstance(value, dict) else None
 
+    convert.__tmf_class__ = cls  # type: ignore[attr-defined]
     return convert
 
 
@@ -158,18 +161,19 @@ def _attribute(self: Any, name: str) -> Any:
         doc: dict[str, Any] = self.__dict__["tmf"]
     except KeyError:
         raise AttributeError(name) from None
-    plan = _plan(type(self))
+    cls: Any = type(self)
+    plan = _plan(cls)
     found = plan.fields.get(name)
     if found is not None:
         key, convert = found
         stored = doc.get(key)
         value = None if stored is None else convert(stored)
-    elif name == "extensions" and name in type(self).__tmf_lazy__:
+    elif name == "extensions" and name in cls.__tmf_lazy__:
         value = {k: v for k, v in doc.items() if k not in plan.keys} or None
-    elif name == "document" and name in type(self).__tmf_lazy__:
+    elif name == "document" and name in cls.__tmf_lazy__:
         value = doc
     else:
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
     self.__dict__[name] = value
     return value
 
@@ -179,8 +183,10 @@ def reader(cls: Any, name: str) -> Callable[[Any], Any] | None:
     would, without the failed lookup that leads to `__getattr__` (None: `name` is not a TMF attribute of
     `cls`). For graphql execution (schema.execution), which reads every selected attribute once."""
     lazy = getattr(cls, "__tmf_lazy__", None)
-    if lazy is None or name not in lazy or name in SPECIAL:
+    if lazy is None or name not in lazy:
         return None
+    if name in SPECIAL:
+        return lambda obj: getattr(obj, name)
     key, convert = _plan(cls).fields[name]
 
     def read(obj: Any) -> Any:
@@ -193,6 +199,29 @@ def reader(cls: Any, name: str) -> Callable[[Any], Any] | None:
         return value
 
     return read
+
+
+def from_document(cls: Any, name: str) -> tuple[str | None, Converter] | None:
+    """How attribute `name` of a `@tmf_type` `cls` derives from the document, for code that completes answers
+    straight from documents (schema.plain): (TMF key, converter), the value being None for a missing or null
+    key and the converter's result otherwise; or (None, function of the whole document) for `extensions` and
+    `document`; None when `name` is not a TMF attribute of `cls`."""
+    lazy = getattr(cls, "__tmf_lazy__", None)
+    if lazy is None or name not in lazy:
+        return None
+    plan = _plan(cls)
+    if name == "extensions":
+        keys = plan.keys
+        return None, lambda doc: {k: v for k, v in doc.items() if k not in keys} or None
+    if name == "document":
+        return None, _same
+    return plan.fields[name]
+
+
+def object_class(convert: Converter) -> tuple[Any, bool]:
+    """The `@tmf_type` a converter builds objects of (None if it builds none), and whether it builds a list of
+    them (of the dicts among the list's items, in order)."""
+    return getattr(convert, "__tmf_class__", None), getattr(convert, "__tmf_list__", False)
 
 
 def _is_private(annotation: Any) -> bool:

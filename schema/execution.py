@@ -19,11 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import Undefined
-from graphql.execution.executor import Path
-from graphql.pyutils import gather_with_cancel
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.plain import Step, complete, plan_field, read
+from schema.plain import Step, plan_field, value
 
 
 class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -32,7 +31,7 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[tuple[Any, int], tuple[Any, list[Step]]] = {}
 
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
+        executor: Any = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         executor._plans = {}
         return executor
@@ -60,9 +59,9 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list, kind in self.plan(parent_type, grouped_field_set):
                 if kind is not None:
                     try:
-                        results[response_name] = complete(kind, read(kind, source_value))
+                        results[response_name] = value(kind, source_value)
                         continue
-                    except Exception:  # noqa: S110  (graphql-core executes it again below and reports the error)
+                    except Exception:  # graphql-core executes it again below, and reports the error
                         pass
                 result = self.execute_field(
                     parent_type, source_value, field_details_list, Path(path, response_name, parent_type.name),

@@ -12,6 +12,11 @@ microseconds of bookkeeping per field whose work is one attribute read. Here a s
 - anything else (a resolver, arguments, an abstract type, a list of lists, @defer/@stream) is left to
   graphql-core.
 
+TMF attributes not yet read are completed straight from the document: the attribute's converter and the
+type's coercion composed (`_leaf_from_raw`), and a nested TMF object completed from its dict without building
+the object (`_object_from_raw`). The answer is the one the objects would give, field for field: the same
+converters run on the same values.
+
 The fast path never reports an error itself. Anything unexpected (a null in a non-null position, a value the
 scalar refuses, an object that is not of its type, a value that is not a list) abandons it for that field,
 and graphql-core executes the field again from the start, reporting exactly what it always did. A plain read
@@ -20,41 +25,53 @@ has no side effect but a cached conversion, so reading twice is harmless.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from schema.convert import reader
+from schema.convert import from_document, object_class, reader
 
 BASIC_RESOLVER = "_get_basic_result"  # the name of Strawberry's resolver for a field without one of its own
 ALLOWED_DIRECTIVES = frozenset({"skip", "include"})  # applied when fields are collected; nothing left to do
+Raw = Callable[[Any], Any]  # a stored value (or the whole document) -> the completed answer, or raises Slow
 
 
 class Leaf(NamedTuple):
+    name: str  # the Python attribute
     resolve: Any  # Strawberry's basic resolver: (source, info) -> the attribute (info unused)
     cls: Any  # the Python class of the parent type's objects when it is a `@tmf_type`, else None
     read: Any  # for an object of exactly `cls`: object -> the attribute, as `resolve` would
+    key: str | None  # the TMF key the attribute derives from (None: from the whole document)
+    raw: Raw | None  # for an object of exactly `cls` not holding the attribute yet: its answer from the document
     leaf: GraphQLLeafType
     non_null: bool
 
 
 class Tree(NamedTuple):
+    name: str
     resolve: Any
     cls: Any
     read: Any
+    key: str | None
+    raw: Raw | None
     object_type: GraphQLObjectType
     non_null: bool
     is_list: bool
     item_non_null: bool
     steps: list[Step]
+    from_dict: Raw | None  # the answer for an object of this type given by its document (None: not TMF)
 
 
 Step = tuple[str, Any, Leaf | Tree | None]  # response name, field details list, how to complete it (None: slow)
@@ -64,8 +81,12 @@ class Slow(Exception):
     """Leave this field to graphql-core."""
 
 
-def _accessor(parent_type: GraphQLObjectType, field_details_list: Any) -> tuple[Any, Any, Any, Any] | None:
-    """(field definition, resolve, class, read) of a plain field, or None."""
+def _origin(gtype: GraphQLObjectType) -> Any:
+    return getattr((gtype.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF), "origin", None)
+
+
+def _accessor(parent_type: GraphQLObjectType, field_details_list: Any) -> tuple[Any, str, Any, Any, Any] | None:
+    """(field definition, Python name, resolve, class, read) of a plain field, or None."""
     for details in field_details_list:
         node = details.node
         if node.arguments or any(d.name.value not in ALLOWED_DIRECTIVES for d in node.directives or ()):
@@ -78,9 +99,9 @@ def _accessor(parent_type: GraphQLObjectType, field_details_list: Any) -> tuple[
     if definition is None or not getattr(definition, "is_basic_field", False) \
             or getattr(resolve, "__name__", None) != BASIC_RESOLVER:
         return None
-    origin = getattr((parent_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF), "origin", None)
+    origin = _origin(parent_type)
     read = reader(origin, definition.python_name) if definition.default_resolver is getattr else None
-    return field_def, resolve, origin if read is not None else None, read
+    return field_def, definition.python_name, resolve, origin if read is not None else None, read
 
 
 def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list: Any) -> Leaf | Tree | None:
@@ -88,12 +109,15 @@ def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list
     found = _accessor(parent_type, field_details_list)
     if found is None:
         return None
-    field_def, resolve, cls, read = found
+    field_def, name, resolve, cls, read = found
+    derive = from_document(cls, name) if cls is not None else None
+    key = derive[0] if derive else None
     gtype = field_def.type
     non_null = isinstance(gtype, GraphQLNonNull)
     gtype = gtype.of_type if non_null else gtype
     if is_leaf_type(gtype):
-        return Leaf(resolve, cls, read, gtype, non_null)
+        raw = _leaf_from_raw(derive[1], gtype, non_null) if derive else None
+        return Leaf(name, resolve, cls, read, key, raw, gtype, non_null)
     is_list = isinstance(gtype, GraphQLList)
     item_non_null = False
     if is_list:
@@ -108,32 +132,107 @@ def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list
     steps = executor.plan(gtype, grouped)
     if any(kind is None for _, _, kind in steps):
         return None
-    return Tree(resolve, cls, read, gtype, non_null, is_list, item_non_null, steps)
+    from_dict = _object_from_raw(gtype, steps)
+    raw = None
+    if derive is not None and key is not None and from_dict is not None \
+            and object_class(derive[1]) == (_origin(gtype), is_list):
+        raw = _objects_from_raw(from_dict, non_null, is_list)
+    return Tree(name, resolve, cls, read, key, raw, gtype, non_null, is_list, item_non_null, steps, from_dict)
 
 
-def read(kind: Leaf | Tree, source: Any) -> Any:
-    return kind.read(source) if type(source) is kind.cls else kind.resolve(source, None)
+def _leaf_from_raw(convert: Raw, leaf: GraphQLLeafType, non_null: bool) -> Raw:
+    """convert, then coerce: the answer of a leaf from its stored value (or the document, for `extensions`)."""
+    if leaf in (GraphQLString, GraphQLID) and convert.__name__ == "_text" and not non_null:
+        return lambda value: value if isinstance(value, str) else None  # both steps, composed
+    if leaf is GraphQLBoolean and convert.__name__ == "_flag" and not non_null:
+        return lambda value: value if isinstance(value, bool) else None
+    coerce = leaf.coerce_output_value
+
+    def complete_leaf(value: Any) -> Any:
+        converted = None if value is None else convert(value)
+        if converted is None:
+            if non_null:
+                raise Slow
+            return None
+        coerced = coerce(converted)
+        if coerced is None or coerced is Undefined:
+            raise Slow
+        return coerced
+
+    return complete_leaf
 
 
-def complete(kind: Leaf | Tree, value: Any) -> Any:
-    """The completed value of a plain field, or `Slow`."""
-    if value is None or value is Undefined:
+def _object_from_raw(object_type: GraphQLObjectType, steps: list[Step]) -> Raw | None:
+    """The answer for an object of `object_type` from its document, when every selected field derives from it."""
+    if object_type.is_type_of is not None:
+        return None
+    entries: list[tuple[str, str | None, Raw]] = []
+    for response_name, _, kind in steps:
+        if kind is None or kind.raw is None or kind.cls is not _origin(object_type):
+            return None
+        entries.append((response_name, kind.key, kind.raw))
+
+    def complete_object(doc: dict[str, Any]) -> dict[str, Any]:
+        get = doc.get
+        return {name: raw(get(key)) if key is not None else raw(doc) for name, key, raw in entries}
+
+    return complete_object
+
+
+def _objects_from_raw(from_dict: Raw, non_null: bool, is_list: bool) -> Raw:
+    """The answer of an object field from its stored value: the dict as an object, or each dict of a list (the
+    converter keeps those, in order), anything else null."""
+    if is_list:
+        def complete_list(value: Any) -> Any:
+            if isinstance(value, list):
+                return [from_dict(item) for item in value if isinstance(item, dict)]
+            if non_null:
+                raise Slow
+            return None
+
+        return complete_list
+
+    def complete_one(value: Any) -> Any:
+        if isinstance(value, dict):
+            return from_dict(value)
+        if non_null:
+            raise Slow
+        return None
+
+    return complete_one
+
+
+def value(kind: Leaf | Tree, source: Any) -> Any:
+    """The answer of a planned field of `source`, or `Slow`."""
+    if type(source) is kind.cls:
+        values = source.__dict__
+        if kind.raw is not None and kind.name not in values:  # not converted yet: from the document
+            doc = values["tmf"]
+            return kind.raw(doc.get(kind.key) if kind.key is not None else doc)
+        found = kind.read(source)
+    else:
+        found = kind.resolve(source, None)
+    return _complete(kind, found)
+
+
+def _complete(kind: Leaf | Tree, found: Any) -> Any:
+    if found is None or found is Undefined:
         if kind.non_null:
             raise Slow
         return None
-    if isinstance(value, Exception):
+    if isinstance(found, Exception):
         raise Slow
     if isinstance(kind, Leaf):
-        coerced = kind.leaf.coerce_output_value(value)
+        coerced = kind.leaf.coerce_output_value(found)
         if coerced is None or coerced is Undefined:
             raise Slow
         return coerced
     if not kind.is_list:
-        return _object(kind, value)
-    if not isinstance(value, list):
+        return _object(kind, found)
+    if not isinstance(found, list):
         raise Slow
-    out = []
-    for item in value:
+    out: list[dict[str, Any] | None] = []
+    for item in found:
         if item is None or item is Undefined:
             if kind.item_non_null:
                 raise Slow
@@ -147,9 +246,6 @@ def _object(kind: Tree, obj: Any) -> dict[str, Any]:
     if isinstance(obj, Exception):
         raise Slow
     is_type_of = kind.object_type.is_type_of
-    if is_type_of is not None and not is_type_of(obj, None):  # Strawberry's checks ignore the info
+    if is_type_of is not None and not is_type_of(obj, None):  # type: ignore[arg-type]  # Strawberry's do not read it
         raise Slow
-    out: dict[str, Any] = {}
-    for name, _, sub in kind.steps:
-        out[name] = complete(sub, read(sub, obj))  # type: ignore[arg-type]  (planned: never None)
-    return out
+    return {name: value(cast(Leaf | Tree, sub), obj) for name, _, sub in kind.steps}  # planned: none is None
