@@ -112,11 +112,12 @@ def selection(schema: GraphQLSchema, type_name: str, ref_depth: int = 1) -> str:
 
 
 def tree_query() -> str:
+    """The root and its whole tree, every typed attribute of each (one fragment, as a client writes it)."""
     from schema.build import build_schema  # the schema the server runs (bench imports no app code otherwise)
 
     every = selection(build_schema()._schema, "Service")
-    return f"query Tree($id: ID!) {{ service(id: $id) {{ {every} descendants(maxDepth: 5) {{ depth parentId " \
-           f"service {{ {every} }} }} }} }}"
+    return "query Tree($id: ID!) { service(id: $id) { ...Every descendants(maxDepth: 5) { depth parentId " \
+           f"service {{ ...Every }} }} }} }} fragment Every on Service {{ {every} }}"
 
 
 def _import(tmp: Path, db: Path, root: str, tree_dir: Path) -> None:

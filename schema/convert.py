@@ -14,6 +14,8 @@ unknown ones, null if none) and `document` the whole dict. A value of the wrong 
 its typed field; `document` and the REST representation still have it as sent.
 
 Each type's conversion is planned once (`_plan`): one converter function per field, built from its type hint.
+GraphQL execution goes one step further for plain selections (schema.plain): it completes an answer straight
+from the document with the same converters (`from_document`), without building the nested objects.
 """
 
 from __future__ import annotations
@@ -85,11 +87,11 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _flag(value: Any) -> bool | None:
+def bool_or_none(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
@@ -108,9 +110,9 @@ def _converter(hint: Any) -> Converter:
         (item,) = typing.get_args(hint)
         return _list_of(_converter(item))
     if hint in (str, strawberry.ID):
-        return _text
+        return text_or_none
     if hint is bool:
-        return _flag
+        return bool_or_none
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return _enum_of(hint)
     if isinstance(hint, type) and hasattr(hint, "__tmf_lazy__"):

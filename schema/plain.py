@@ -41,7 +41,7 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from schema.convert import from_document, object_class, reader
+from schema.convert import bool_or_none, from_document, object_class, reader, text_or_none
 
 BASIC_RESOLVER = "_get_basic_result"  # the name of Strawberry's resolver for a field without one of its own
 ALLOWED_DIRECTIVES = frozenset({"skip", "include"})  # applied when fields are collected; nothing left to do
@@ -142,10 +142,10 @@ def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list
 
 def _leaf_from_raw(convert: Raw, leaf: GraphQLLeafType, non_null: bool) -> Raw:
     """convert, then coerce: the answer of a leaf from its stored value (or the document, for `extensions`)."""
-    if leaf in (GraphQLString, GraphQLID) and convert.__name__ == "_text" and not non_null:
-        return lambda value: value if isinstance(value, str) else None  # both steps, composed
-    if leaf is GraphQLBoolean and convert.__name__ == "_flag" and not non_null:
-        return lambda value: value if isinstance(value, bool) else None
+    if leaf in (GraphQLString, GraphQLID) and convert is text_or_none and not non_null:
+        return text_or_none  # String and ID coerce a str to itself: the conversion is the answer
+    if leaf is GraphQLBoolean and convert is bool_or_none and not non_null:
+        return bool_or_none
     coerce = leaf.coerce_output_value
 
     def complete_leaf(value: Any) -> Any:
