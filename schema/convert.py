@@ -155,6 +155,13 @@ def _object_of(cls: Any) -> Converter:
     return convert
 
 
+def undeclared(doc: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | None:
+    """`extensions`: the attributes of `doc` outside `keys`, in the document's order; None if there are none."""
+    if doc.keys() <= keys:  # the usual case, checked without a dict built
+        return None
+    return {k: v for k, v in doc.items() if k not in keys}
+
+
 def _attribute(self: Any, name: str) -> Any:
     """`__getattr__` of every `@tmf_type`: converts a TMF attribute on its first read and keeps it."""
     if name.startswith("_") or name == "tmf":
@@ -171,7 +178,7 @@ def _attribute(self: Any, name: str) -> Any:
         stored = doc.get(key)
         value = None if stored is None else convert(stored)
     elif name == "extensions" and name in cls.__tmf_lazy__:
-        value = {k: v for k, v in doc.items() if k not in plan.keys} or None
+        value = undeclared(doc, plan.keys)
     elif name == "document" and name in cls.__tmf_lazy__:
         value = doc
     else:
@@ -214,7 +221,7 @@ def from_document(cls: Any, name: str) -> tuple[str | None, Converter] | None:
     plan = _plan(cls)
     if name == "extensions":
         keys = plan.keys
-        return None, lambda doc: {k: v for k, v in doc.items() if k not in keys} or None
+        return None, lambda doc: undeclared(doc, keys)
     if name == "document":
         return None, _same
     return plan.fields[name]
