@@ -172,10 +172,26 @@ def _object_from_raw(object_type: GraphQLObjectType, steps: list[Step]) -> Raw |
             return None
         entries.append((response_name, kind.key, kind.raw))
 
-    def complete_object(doc: dict[str, Any]) -> dict[str, Any]:
-        get = doc.get
-        return {name: raw(get(key)) if key is not None else raw(doc) for name, key, raw in entries}
+    return _compile(entries)
 
+
+def _compile(entries: list[tuple[str, str | None, Raw]]) -> Raw:
+    """`doc -> {response name: raw(doc.get(key))}` as one generated function: no loop, no call per text or
+    boolean leaf (their conversion, an isinstance check, is written inline). Names are GraphQL names and TMF
+    keys, written with repr()."""
+    namespace: dict[str, Any] = {"isinstance": isinstance, "str": str, "bool": bool}
+    items = []
+    for i, (name, key, raw) in enumerate(entries):
+        read = f"get({key!r})" if key is not None else "doc"
+        if raw is text_or_none or raw is bool_or_none:
+            kind = "str" if raw is text_or_none else "bool"
+            items.append(f"{name!r}: v if isinstance(v := {read}, {kind}) else None")
+        else:
+            namespace[f"r{i}"] = raw
+            items.append(f"{name!r}: r{i}({read})")
+    source = "def complete_object(doc):\n    get = doc.get\n    return {" + ", ".join(items) + "}\n"
+    exec(compile(source, "<schema.plain>", "exec"), namespace)  # generated from the plan above
+    complete_object: Raw = namespace["complete_object"]
     return complete_object
 
 
