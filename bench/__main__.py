@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
     parser.add_argument("--compare", type=Path, help="a previous results file to print beside this run")
     parser.add_argument("--against", type=Path, help="another checkout (e.g. ../main) measured side by side "
-                        "where a figure can (get, start)")
+                        "where a figure can (get, start, tree)")
     args = parser.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(FIGURES)
     unknown = [n for n in names if n not in FIGURES]

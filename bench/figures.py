@@ -1,4 +1,4 @@
-"""The figures of issue #9, each measured against real uvicorn processes (bench.servers)."""
+"""The figures of issues #9 and #10, each measured against real uvicorn processes (bench.servers)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bench import load
+from bench import load, trees
 from bench.listeners import Listener
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
 from bench.subscribers import subscribers
@@ -288,5 +288,10 @@ def cold_start(tmp: Path, quick: bool) -> Figure:
     }
 
 
+def tree(tmp: Path, quick: bool) -> Figure:
+    """Issue #10: a 1+20+400 tree through GraphQL vs the REST list of its services (bench.trees)."""
+    return trees.tree_figure(tmp, quick, OPTIONS["against"])
+
+
 FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start,
-           "subscribers": subscribers}
+           "tree": tree, "subscribers": subscribers}

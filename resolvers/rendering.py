@@ -45,7 +45,11 @@ def under_way(ctx: RequestContext, chain: list[tuple[ActivationRow, StepRow]]) -
 
 
 async def render_services(uow: UnitOfWork, ctx: RequestContext, rows: list[ServiceRow]) -> list[dict[str, Any]]:
-    """TMF representations of `rows` (by-value members live, work under way in `x-activation`)."""
+    """TMF representations of `rows` (by-value members live, work under way in `x-activation`).
+
+    `rows` must have been read for this call (as every caller does): their documents, and the members read
+    here, become parts of the representations without a copy (`documents.render(fresh=True)`).
+    """
     ids = [r.id for r in rows]
     # Members are looked up per owner, so a service that another row holds by value is still rendered as
     # the reference this row made to it.
@@ -57,7 +61,7 @@ async def render_services(uow: UnitOfWork, ctx: RequestContext, rows: list[Servi
         chains.setdefault(step.service_id, []).append((act, step))
     out = []
     for r in rows:
-        rendered = documents.render(r.id, r.doc, ctx.service_href, members.get(r.id))
+        rendered = documents.render(r.id, r.doc, ctx.service_href, members.get(r.id), fresh=True)
         if r.id in chains:
             rendered[EXTENSION] = under_way(ctx, chains[r.id])
         out.append(rendered)

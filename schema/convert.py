@@ -1,8 +1,11 @@
-"""GraphQL types over TMF documents (the rendered dicts REST returns), read lazily, field by field.
+"""GraphQL types over TMF documents (the rendered dicts REST returns): TMF attributes are plain data.
 
-`@tmf_type` declares a strawberry type whose annotated fields are TMF attributes: an object only wraps its
-document (`tmf`), and a field converts its attribute when a query selects it, so a tree query pays for
-what it asks and not for every nested attribute of every node.
+`@tmf_type` declares a strawberry type whose annotated fields are TMF attributes. An object wraps its document
+(`tmf`); each attribute is an ordinary instance attribute, converted from the document the first time it is
+read and kept (`__getattr__` runs only for an attribute not yet set). GraphQL reads it with the default
+resolver like any plain field: no Python resolver, no `Info`, no argument parsing per field, and a query
+still pays only for the attributes it selects. Python resolvers remain for navigation, loaders and computed
+fields.
 
 A field reads the TMF attribute of the same camelCase name; `type`, `base_type`, `schema_location` and
 `referred_type` read `@type`, `@baseType`, `@schemaLocation` and `@referredType`; `__tmf_keys__` renames
@@ -10,7 +13,9 @@ further (python name -> TMF key). `extensions` gives the attributes the type doe
 unknown ones, null if none) and `document` the whole dict. A value of the wrong JSON type reads as null on
 its typed field; `document` and the REST representation still have it as sent.
 
-In Python code, read an object's document (`obj.tmf`): its TMF fields are resolvers, not values.
+Each type's conversion is planned once (`_plan`): one converter function per field, built from its type hint.
+GraphQL execution goes one step further for plain selections (schema.plain): it completes an answer straight
+from the document with the same converters (`from_document`), without building the nested objects.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from strawberry.scalars import JSON
 from strawberry.types.field import StrawberryField
 
 T = TypeVar("T")
+Converter = Callable[[Any], Any]  # a stored JSON value (never None) -> the field's value, or None
 
 POLYMORPHIC = {
     "type": "@type",
@@ -47,7 +53,7 @@ def camel(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class _Plan:
-    fields: dict[str, tuple[str, Any]]  # python name -> (TMF key, type hint)
+    fields: dict[str, tuple[str, Converter]]  # python name -> (TMF key, converter)
     keys: frozenset[str]
 
 
@@ -60,7 +66,7 @@ def _plan(cls: Any) -> _Plan:
         lazy |= set(klass.__dict__.get("__tmf_lazy__", ()))
         renames.update(klass.__dict__.get("__tmf_keys__", {}))
     fields = {
-        name: (renames.get(name) or POLYMORPHIC.get(name) or camel(name), hints[name])
+        name: (renames.get(name) or POLYMORPHIC.get(name) or camel(name), _converter(hints[name]))
         for name in lazy
         if name not in SPECIAL
     }
@@ -77,48 +83,154 @@ def instant(value: object) -> datetime | None:
         return None
 
 
-def _value(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    if hint is datetime:
-        return instant(value)
+def _same(value: Any) -> Any:
+    return value
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def bool_or_none(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+@cache
+def _converter(hint: Any) -> Converter:
+    """The function that turns a stored value into the value of a field typed `hint` (cached per hint)."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _value(inner[0], value)
+        return _converter(inner[0])
+    if hint is datetime:
+        return instant
     if hint is JSON:
-        return value
+        return _same
     if origin is list:
         (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            return None
-        return [v for v in (_value(item, x) for x in value) if v is not None]
+        return _list_of(_converter(item))
     if hint in (str, strawberry.ID):
-        return value if isinstance(value, str) else None
+        return text_or_none
     if hint is bool:
-        return value if isinstance(value, bool) else None
+        return bool_or_none
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError:
-            return None
+        return _enum_of(hint)
     if isinstance(hint, type) and hasattr(hint, "__tmf_lazy__"):
-        return hint(tmf=value) if isinstance(value, dict) else None
+        return _object_of(hint)
     raise TypeError(f"no TMF conversion for {hint!r}")
 
 
-def _read(root: strawberry.Parent[Any], info: strawberry.Info) -> Any:
-    """The resolver of every TMF field: convert the attribute this field names, now that it is selected."""
-    doc: dict[str, Any] = root.tmf
-    name = info.python_name
-    owner: Any = type(root)
-    plan = _plan(owner)
-    if name == "document":
-        return doc
+def _list_of(item: Converter) -> Converter:
+    def convert(value: Any) -> list[Any] | None:
+        if not isinstance(value, list):
+            return None
+        out = []
+        for x in value:
+            if x is not None:
+                converted = item(x)
+                if converted is not None:
+                    out.append(converted)
+        return out
+
+    convert.__tmf_class__ = getattr(item, "__tmf_class__", None)  # type: ignore[attr-defined]
+    convert.__tmf_list__ = True  # type: ignore[attr-defined]
+    return convert
+
+
+def _enum_of(kind: type[enum.Enum]) -> Converter:
+    def convert(value: Any) -> enum.Enum | None:
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+
+    return convert
+
+
+def _object_of(cls: Any) -> Converter:
+    def convert(value: Any) -> Any:
+        return from_tmf(cls, value) if isinstance(value, dict) else None
+
+    convert.__tmf_class__ = cls  # type: ignore[attr-defined]
+    return convert
+
+
+def undeclared(doc: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | None:
+    """`extensions`: the attributes of `doc` outside `keys`, in the document's order; None if there are none."""
+    if doc.keys() <= keys:  # the usual case, checked without a dict built
+        return None
+    return {k: v for k, v in doc.items() if k not in keys}
+
+
+def _attribute(self: Any, name: str) -> Any:
+    """`__getattr__` of every `@tmf_type`: converts a TMF attribute on its first read and keeps it."""
+    if name.startswith("_") or name == "tmf":
+        raise AttributeError(name)
+    try:
+        doc: dict[str, Any] = self.__dict__["tmf"]
+    except KeyError:
+        raise AttributeError(name) from None
+    cls: Any = type(self)
+    plan = _plan(cls)
+    found = plan.fields.get(name)
+    if found is not None:
+        key, convert = found
+        stored = doc.get(key)
+        value = None if stored is None else convert(stored)
+    elif name == "extensions" and name in cls.__tmf_lazy__:
+        value = undeclared(doc, plan.keys)
+    elif name == "document" and name in cls.__tmf_lazy__:
+        value = doc
+    else:
+        raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+    self.__dict__[name] = value
+    return value
+
+
+def reader(cls: Any, name: str) -> Callable[[Any], Any] | None:
+    """A function reading attribute `name` of an object of exactly the `@tmf_type` class `cls`, as `getattr`
+    would, without the failed lookup that leads to `__getattr__` (None: `name` is not a TMF attribute of
+    `cls`). For graphql execution (schema.execution), which reads every selected attribute once."""
+    lazy = getattr(cls, "__tmf_lazy__", None)
+    if lazy is None or name not in lazy:
+        return None
+    if name in SPECIAL:
+        return lambda obj: getattr(obj, name)
+    key, convert = _plan(cls).fields[name]
+
+    def read(obj: Any) -> Any:
+        values = obj.__dict__
+        if name in values:
+            return values[name]
+        stored = values["tmf"].get(key)
+        value = None if stored is None else convert(stored)
+        values[name] = value
+        return value
+
+    return read
+
+
+def from_document(cls: Any, name: str) -> tuple[str | None, Converter] | None:
+    """How attribute `name` of a `@tmf_type` `cls` derives from the document, for code that completes answers
+    straight from documents (schema.plain): (TMF key, converter), the value being None for a missing or null
+    key and the converter's result otherwise; or (None, function of the whole document) for `extensions` and
+    `document`; None when `name` is not a TMF attribute of `cls`."""
+    lazy = getattr(cls, "__tmf_lazy__", None)
+    if lazy is None or name not in lazy:
+        return None
+    plan = _plan(cls)
     if name == "extensions":
-        return {k: v for k, v in doc.items() if k not in plan.keys} or None
-    key, hint = plan.fields[name]
-    return _value(hint, doc.get(key))
+        keys = plan.keys
+        return None, lambda doc: undeclared(doc, keys)
+    if name == "document":
+        return None, _same
+    return plan.fields[name]
+
+
+def object_class(convert: Converter) -> tuple[Any, bool]:
+    """The `@tmf_type` a converter builds objects of (None if it builds none), and whether it builds a list of
+    them (of the dicts among the list's items, in order)."""
+    return getattr(convert, "__tmf_class__", None), getattr(convert, "__tmf_list__", False)
 
 
 def _is_private(annotation: Any) -> bool:
@@ -129,8 +241,9 @@ def _is_private(annotation: Any) -> bool:
 def tmf_type(*, description: str | None = None, plain: tuple[str, ...] = ()) -> Callable[[type[T]], type[T]]:
     """Declare a strawberry type over a TMF document held in its private `tmf` field.
 
-    Every annotated field reads the document when selected, except those named in `plain` (ordinary
-    fields given at construction) and private ones. Fields may still carry `strawberry.field(description=...)`.
+    Every annotated field is a TMF attribute read from the document (on first use), except those named in
+    `plain` (ordinary fields given at construction), private ones and fields with a resolver. Fields may
+    carry `strawberry.field(description=...)` but no default.
     """
 
     def wrap(cls: type[T]) -> type[T]:
@@ -139,21 +252,22 @@ def tmf_type(*, description: str | None = None, plain: tuple[str, ...] = ()) -> 
             if name in plain or _is_private(annotation):
                 continue
             current = cls.__dict__.get(name)
-            if isinstance(current, StrawberryField):
-                if current.base_resolver is not None:
-                    continue
-                setattr(cls, name, current(_read))
-            else:
-                setattr(cls, name, strawberry.field(resolver=_read))
+            if isinstance(current, StrawberryField) and current.base_resolver is not None:
+                continue
             lazy.append(name)
-        cls.__tmf_lazy__ = tuple(lazy)  # type: ignore[attr-defined]
+        inherited = [n for k in cls.__mro__[1:] for n in k.__dict__.get("__tmf_lazy__", ())]
+        cls.__tmf_lazy__ = (*inherited, *lazy)  # type: ignore[attr-defined]
+        cls.__getattr__ = _attribute  # type: ignore[attr-defined]
         return strawberry.type(cls, description=description)
 
     return wrap
 
 
 def from_tmf(cls: type[T], doc: dict[str, Any], **plain: Any) -> T:
-    """An object of the `@tmf_type` class `cls` over `doc` (cheap: fields convert when selected)."""
-    factory: Any = cls
-    instance: T = factory(tmf=doc, **plain)
+    """An object of the `@tmf_type` class `cls` over `doc` (cheap: attributes convert when first read).
+
+    The dataclass `__init__` is bypassed: TMF attributes are not given, they are read from `doc`.
+    """
+    instance: T = object.__new__(cls)
+    instance.__dict__.update(plain, tmf=doc)
     return instance

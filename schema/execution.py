@@ -1,23 +1,90 @@
-"""The execution context of every operation: Strawberry's, with graphql-core's sub-field memo bounded.
+"""The execution context of every operation: Strawberry's, with plain fields completed on a fast path, and
+graphql-core's sub-field memo kept per operation and per subscription event.
 
-graphql-core 3.3 memoises collected sub-fields per execution context, keyed by the identity of a list built
-anew for every subscription event: a subscription, whose context lives as long as it does, grew that memo by
-every event it delivered (found by `bench/soak.py`: RSS climbing with 50 subscribers). The memo is only a cache,
-so it is emptied when it holds more than `MAX_MEMO` entries.
+Plain fields. Most of what a tree query returns are plain attributes (TMF attributes are data, see
+schema.convert). `execute_fields` completes them without graphql-core's per-field machinery (schema.plain),
+and leaves every other field, and any plain field whose value is not as its type says, to graphql-core's own
+`execute_field`, which reports errors exactly as before. Which fields of a selection are plain is worked out
+once per selection (memoised like graphql-core's sub-fields). With graphql-core middleware (a schema extension
+with a `resolve` hook) every field takes graphql-core's path, so that the middleware sees it.
+
+The memo. graphql-core 3.3 memoises collected sub-fields per executor, keyed by the identity of a list built
+anew for each operation. A subscription's per-event executor is a shallow copy of the subscription's, sharing
+its memo, which then grew by every event delivered (found by `bench/soak.py`: RSS climbing with 50
+subscribers). Each event's executor gets memos of its own, which end with the event.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphql import Undefined
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-MAX_MEMO = 64
+from schema.plain import Step, plan_field, value
 
 
 class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def collect_subfields(self, return_type: Any, field_details_list: Any) -> Any:
-        memo = getattr(self, "_relevant_sub_fields", None)
-        if memo is not None and len(memo) > MAX_MEMO:
-            memo.clear()
-        return super().collect_subfields(return_type, field_details_list)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[tuple[Any, int], tuple[Any, list[Step]]] = {}
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor: Any = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        executor._plans = {}
+        return executor
+
+    def plan(self, parent_type: Any, grouped_field_set: Any) -> list[Step]:
+        """Each field of this selection of `parent_type`, with how to complete it (schema.plain)."""
+        key = (parent_type, id(grouped_field_set))
+        cached = self._plans.get(key)
+        if cached is not None:
+            return cached[1]
+        fast = self.middleware_manager is None or not self.middleware_manager.middlewares
+        steps: list[Step] = [(name, details, plan_field(self, parent_type, details) if fast else None)
+                             for name, details in grouped_field_set.items()]
+        self._plans[key] = (grouped_field_set, steps)  # the set kept alive: its id stays its own
+        return steps
+
+    def execute_fields(
+        self, parent_type: Any, source_value: Any, path: Any, grouped_field_set: Any, position_context: Any
+    ) -> Any:
+        """graphql-core's `execute_fields`, with plain fields completed on the fast path."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list, kind in self.plan(parent_type, grouped_field_set):
+                if kind is not None:
+                    try:
+                        results[response_name] = value(kind, source_value)
+                        continue
+                    except Exception:  # graphql-core executes it again below, and reports the error
+                        pass
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list, Path(path, response_name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:  # as graphql-core: settle what other fields started, they may fail too
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()

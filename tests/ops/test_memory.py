@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import AsyncGenerator
 from typing import Any
+
+import pytest
+import strawberry
+from strawberry.types import ExecutionResult
 
 from resolvers.activation.drivers.base import Step
 from resolvers.activation.drivers.simulated import SimulatedDriver
-from schema.execution import MAX_MEMO, BoundedExecutionContext
+from schema.execution import BoundedExecutionContext
 
 
 def step(i: int) -> Step:
@@ -25,13 +29,41 @@ async def test_the_simulated_driver_keeps_its_newest_calls_only() -> None:
     assert driver.calls[-1].repeat
 
 
-def test_the_execution_context_memo_is_emptied_past_its_bound() -> None:
-    class Probe(BoundedExecutionContext):
-        def __init__(self) -> None:  # only the memo matters here
-            memo: Any = {(object(), n): ([], None) for n in range(MAX_MEMO + 1)}
-            self._relevant_sub_fields = memo
+@strawberry.type
+class Tick:
+    n: int
+    child: Tick | None = None
 
-    probe = Probe()
-    with contextlib.suppress(Exception):  # the real collection needs a schema; the bound is applied before it
-        probe.collect_subfields(object(), [])
-    assert len(probe._relevant_sub_fields) == 0
+
+@strawberry.type
+class TickQuery:
+    hello: str = "hi"
+
+
+@strawberry.type
+class TickSubscription:
+    @strawberry.subscription
+    async def ticks(self, count: int) -> AsyncGenerator[Tick, None]:
+        for n in range(count):
+            yield Tick(n=n, child=Tick(n=-n))
+
+
+async def test_subscription_events_leave_no_memo_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """graphql-core memoises collected sub-fields per executor, keyed by lists built anew for each event: each
+    event's executor has memos of its own, so the subscription's do not grow with the events it delivers."""
+    parents: list[Any] = []
+    original = BoundedExecutionContext.build_per_event_executor
+
+    def spy(self: Any, payload: Any) -> Any:
+        parents.append(self)
+        return original(self, payload)
+
+    monkeypatch.setattr(BoundedExecutionContext, "build_per_event_executor", spy)
+    schema = strawberry.Schema(TickQuery, subscription=TickSubscription,
+                               execution_context_class=BoundedExecutionContext)
+    stream = await schema.subscribe("subscription { ticks(count: 200) { n child { n } } }")
+    assert not isinstance(stream, ExecutionResult)
+    seen = [result.data async for result in stream]
+    assert len(seen) == 200 and seen[-1] == {"ticks": {"n": 199, "child": {"n": -199}}}
+    (subscription,) = {id(p): p for p in parents}.values()
+    assert len(subscription._relevant_sub_fields) == 0 and len(subscription._plans) == 0
