@@ -26,6 +26,7 @@ from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
+from schema.admission import AdmissionLimits
 from schema.asgi import GraphQLApp, WebSocketLimits
 from schema.build import Limits
 from store import migrate
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_depth=settings.graphql_max_depth,
             max_aliases=settings.graphql_max_aliases,
             max_tokens=settings.graphql_max_tokens,
+            introspection=settings.introspection_allowed,
         ),
         graphiql=settings.environment == "development",
         graphiql_html=web.GRAPHIQL_HTML,
@@ -129,6 +131,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_subscriptions=settings.graphql_max_subscriptions,
             connection_init_timeout=settings.graphql_connection_init_timeout,
             legacy_protocol=settings.graphql_legacy_ws,
+        ),
+        admission_limits=AdmissionLimits(
+            max_document_bytes=settings.graphql_max_document_bytes,
+            max_ws_connections=settings.graphql_max_ws_connections,
+            max_ws_connections_per_client=settings.graphql_max_ws_per_client,
+            subscribe_rate=settings.graphql_subscribe_rate,
+            subscribe_burst=settings.graphql_max_subscriptions,
         ),
     )
     app = Starlette(

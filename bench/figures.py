@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bench import load
+from bench import abuse, load
 from bench.listeners import Listener
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
 
@@ -236,4 +236,5 @@ def cold_start(tmp: Path, quick: bool) -> Figure:
     }
 
 
-FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start}
+FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start,
+           "abuse": abuse.figure}

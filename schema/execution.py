@@ -1,4 +1,5 @@
-"""The execution context of every operation: Strawberry's, with graphql-core's sub-field memo bounded.
+"""The execution context of every operation (graphql-core's sub-field memo bounded), and the schema class
+that keeps large documents off the event loop and logs only server faults (AdmittedSchema).
 
 graphql-core 3.3 memoises collected sub-fields per execution context, keyed by the identity of a list built
 anew for every subscription event: a subscription, whose context lives as long as it does, grew that memo by
@@ -8,9 +9,20 @@ so it is emptied when it holds more than `MAX_MEMO` entries.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+import strawberry
+from graphql import GraphQLError, parse
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from strawberry.types.execution import ExecutionContext, PreExecutionError
+
+from schema import admission
+from schema.errors import should_mask
+
+log = logging.getLogger("tmf640.graphql")
 
 MAX_MEMO = 64
 
@@ -21,3 +33,49 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if memo is not None and len(memo) > MAX_MEMO:
             memo.clear()
         return super().collect_subfields(return_type, field_details_list)
+
+
+class AdmittedSchema(strawberry.Schema):
+    """Strawberry's schema with the cost of a large document kept off the event loop, and quiet client errors.
+
+    - A document of `admission.OFFLOAD_BYTES` or more is parsed and validated in the admission worker thread
+      (one at a time), with the same extension hooks around each step as Strawberry's own path; the byte cap
+      (schema.asgi) has already bounded its size, the token limit bounds its parse.
+    - `process_errors` logs server faults (errors the client sees masked) with their traceback, and nothing
+      else: a client's mistake (syntax, validation, a typed query error such as `first: -1`) is the client's,
+      reported in its answer and counted in the operation's log line (schema.observed), never a traceback and
+      never the document's text.
+    """
+
+    async def _prepare_operation_async(
+        self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
+    ) -> PreExecutionError | None:
+        query = context.query
+        if context.graphql_document is not None or not query or len(query) < admission.OFFLOAD_BYTES:
+            return await super()._prepare_operation_async(context, extensions_runner)
+        async with extensions_runner.parsing():
+            try:
+                context.graphql_document = await admission.off_loop(parse, query, **context.parse_options)
+            except GraphQLError as error:
+                context.pre_execution_errors = [error]
+                return PreExecutionError(data=None, errors=[error])
+        try:
+            operation_type = context.operation_type
+        except RuntimeError as error:
+            raise CannotGetOperationTypeError(context.operation_name) from error
+        if operation_type not in context.allowed_operations:
+            raise InvalidOperationTypeError(operation_type)
+        async with extensions_runner.validation():
+            if context.validation_rules and context.pre_execution_errors is None:
+                context.pre_execution_errors = await admission.off_loop(
+                    validate_document, self._schema, context.graphql_document, tuple(context.validation_rules))
+            if context.pre_execution_errors:
+                return PreExecutionError(data=None, errors=context.pre_execution_errors)
+        return None
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            if should_mask(error):
+                log.error("unexpected error in %s: %s", error.path or "the operation", error.message,
+                          exc_info=error.original_error,
+                          extra={"event": "graphql_fault", "path": error.path})
