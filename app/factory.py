@@ -26,7 +26,7 @@ from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
-from schema.admission import AdmissionLimits
+from schema.admission import AdmissionLimits, WebSocketGate
 from schema.asgi import GraphQLApp, WebSocketLimits
 from schema.build import Limits
 from store import migrate
@@ -118,6 +118,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 await db.dispose()
 
+    admission_limits = AdmissionLimits(
+        max_document_bytes=settings.graphql_max_document_bytes,
+        max_ws_connections=settings.graphql_max_ws_connections,
+        max_ws_connections_per_client=settings.graphql_max_ws_per_client,
+        subscribe_rate=settings.graphql_subscribe_rate,
+        subscribe_burst=settings.graphql_max_subscriptions,
+    )
     graphql = GraphQLApp(
         limits=Limits(
             max_depth=settings.graphql_max_depth,
@@ -132,13 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             connection_init_timeout=settings.graphql_connection_init_timeout,
             legacy_protocol=settings.graphql_legacy_ws,
         ),
-        admission_limits=AdmissionLimits(
-            max_document_bytes=settings.graphql_max_document_bytes,
-            max_ws_connections=settings.graphql_max_ws_connections,
-            max_ws_connections_per_client=settings.graphql_max_ws_per_client,
-            subscribe_rate=settings.graphql_subscribe_rate,
-            subscribe_burst=settings.graphql_max_subscriptions,
-        ),
+        admission_limits=admission_limits,
     )
     app = Starlette(
         routes=[
@@ -153,7 +154,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers=HANDLERS,
         middleware=[
-            Middleware(Observed),  # outermost: ids and the request line for every answer, refusals included
+            Middleware(WebSocketGate, limits=admission_limits),  # WebSocket caps, before any other work
+            Middleware(Observed),  # outermost of the rest: ids and the request line for every answer, refusals included
             Middleware(RequestEdgeMiddleware, authenticator=authenticator, config=EdgeConfig(
                 public_base_url=settings.public_base_url, max_body_bytes=settings.max_body_bytes)),
         ],

@@ -5,9 +5,10 @@ One real uvicorn server (bench.servers.tmf640). A prober in this process sends n
 (`python -m bench.abuse URL SECONDS`, so their CPU is not on the prober's event loop):
 
 - 2,000 extra WebSocket connections to /graphql (graphql-transport-ws, `connection_init` sent), held open; one
-  refused (closed with a code) is opened again a second later, so the pressure stays;
-- documents up to the token limit (`{ service(id: ...) { id id id ... } }`, ~20,000 tokens, ~60 KB), posted
-  over HTTP in a loop from 4 connections and sent as `subscribe` messages over one WebSocket.
+  refused (closed with a code) is opened again 5 s later, so the pressure stays;
+- documents up to the token limit (`{ service(id: ...) { id id id ... } }`, ~20,000 tokens, ~60 KB), and the
+  same shape as large as the byte cap admits (16,000 bytes: parsed and validated, at the most that costs),
+  posted over HTTP in a loop from 4 connections; the first also sent as `subscribe` messages over a WebSocket.
 
 The abuser prints `ready` once its sockets are open (or refused), then a JSON summary when it stops.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -32,14 +34,21 @@ from bench.servers import API, ROOT, sqlite_url, tmf640
 SOCKETS = 2_000
 DOCUMENT_LOOPS = 4
 PROBE_CONNECTIONS = 2
+RETRY = 5.0  # seconds before a refused or closed socket is opened again
 PROBE_TIMEOUT = 30.0
 SMALL_QUERY = 'query Probe { service(id: "bench-abuse-1") { id name state } }'
-TOKENS = 20_000  # TMF640_GRAPHQL_MAX_TOKENS' default: the largest document the token limit lets through
+TOKENS = 20_000
+ADMITTED_BYTES = 16_000  # just under TMF640_GRAPHQL_MAX_DOCUMENT_BYTES' default (16,384)  # TMF640_GRAPHQL_MAX_TOKENS' default: the largest document the token limit lets through
 
 
 def oversized(tokens: int = TOKENS) -> str:
     """A document just under the token limit whose validation is costly (one response name, many times)."""
     return '{ service(id: "bench-abuse-1") { ' + "id " * (tokens - 12) + "} }"
+
+
+def largest_admitted(size: int = ADMITTED_BYTES) -> str:
+    """The same shape, as long as the byte cap lets through: parsed and validated, at the most it can cost."""
+    return '{ service(id: "bench-abuse-1") { ' + "id " * ((size - 40) // 3) + "} }"
 
 
 def raise_file_limit() -> None:
@@ -81,16 +90,18 @@ async def _hold_socket(ws_url: str, stop: asyncio.Event, seen: Counter[str], ope
         if first and opened:
             opened.set()
         first = False
-        await asyncio.sleep(1.0)  # a refused socket is tried again a second later
+        await asyncio.sleep(RETRY)  # a refused socket is tried again later
 
 
 async def _post_documents(url: str, stop: asyncio.Event, seen: Counter[str]) -> None:
-    body = {"query": oversized()}
+    bodies = [{"query": oversized()}, {"query": largest_admitted()}]
+    n = 0
     async with httpx.AsyncClient(timeout=120) as client:
         while not stop.is_set():
+            n += 1
             try:
-                response = await client.post(f"{url}/graphql", json=body)
-                seen[f"http {response.status_code}"] += 1
+                response = await client.post(f"{url}/graphql", json=bodies[n % 2])
+                seen[f"http {'admitted' if n % 2 else 'oversized'} {response.status_code}"] += 1
             except httpx.HTTPError as exc:
                 seen[f"http {type(exc).__name__}"] += 1
 
@@ -132,11 +143,14 @@ async def abuse(url: str, seconds: float) -> dict[str, Any]:
             await opened.wait()
         await task
 
-    holders = [asyncio.ensure_future(one()) for _ in range(SOCKETS)]
-    while sum(sockets.values()) < SOCKETS and not stop.is_set():
+    kinds = os.environ.get("BENCH_ABUSE", "sockets,documents").split(",")  # one kind alone, to see its share
+    holders = [asyncio.ensure_future(one()) for _ in range(SOCKETS if "sockets" in kinds else 0)]
+    while sum(sockets.values()) < len(holders) and not stop.is_set():
         await asyncio.sleep(0.1)  # polling our own counters while the sockets open
-    senders = [asyncio.ensure_future(_post_documents(url, stop, documents)) for _ in range(DOCUMENT_LOOPS)]
-    senders.append(asyncio.ensure_future(_subscribe_documents(ws_url, stop, documents)))
+    senders = [asyncio.ensure_future(_post_documents(url, stop, documents))
+               for _ in range(DOCUMENT_LOOPS if "documents" in kinds else 0)]
+    if "documents" in kinds:
+        senders.append(asyncio.ensure_future(_subscribe_documents(ws_url, stop, documents)))
     print("ready", json.dumps(dict(sockets)), flush=True)
     await asyncio.gather(*holders, *senders, return_exceptions=True)
     return {"sockets": dict(sockets), "documents": dict(documents)}

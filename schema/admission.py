@@ -21,7 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("tmf640.admission")
 
@@ -112,6 +119,36 @@ class ConnectionGate:
             del self.by_client[key]
 
 
+class WebSocketGate:
+    """ASGI middleware, outermost: a WebSocket past a connection cap is refused before anything else runs
+    (no authentication, no request log lines): accepted and closed at once with 4429 and the cap as reason (a
+    refusal before accepting would reach the client as a bare HTTP 403, without a reason)."""
+
+    def __init__(self, app: ASGIApp, *, limits: AdmissionLimits) -> None:
+        self.app = app
+        self.gate = ConnectionGate(limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        client = client_of(scope)
+        reason = self.gate.admit(client)
+        if reason is None:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.gate.release(client)
+            return
+        refused("TooManyConnections", client=client, transport="websocket", reason=reason)
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        offered = list(scope.get("subprotocols") or [])
+        await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
+        await send({"type": "websocket.close", "code": CLOSE_TOO_MANY, "reason": reason})
+
+
 class SubscribeRate:
     """A token bucket per connection: `burst` subscribe messages at once, `rate` a second after that."""
 
@@ -133,3 +170,35 @@ def rate_error(rate: float, burst: int) -> GraphQLError:
     return GraphQLError(
         f"Too many subscribe messages on this connection: at most {burst} at once and {rate:g} a second "
         "(TMF640_GRAPHQL_SUBSCRIBE_RATE); try again later", extensions={"code": "RateLimited"})
+
+
+# Validation is quadratic in the selections of one selection set that share a response name (graphql-core's
+# OverlappingFieldsCanBeMerged compares them pairwise: 1,300 `id`s in 4 KB cost ~0.5 s). A document is first
+# checked for its shape, in one linear walk: at most MAX_SELECTIONS_PER_SET selections (fields, fragment spreads,
+# inline fragments) in one selection set (the widest type, Service, has 40 fields; aliases add at most 50) and
+# MAX_SELECTIONS in all. Bounded so, validating any document the byte cap admits costs milliseconds.
+MAX_SELECTIONS_PER_SET = 200
+MAX_SELECTIONS = 2_000
+
+
+def shape_error(document: DocumentNode) -> GraphQLError | None:
+    """A refusal when a selection set or the whole document holds too many selections, else None."""
+    total = 0
+    sets: list[SelectionSetNode] = [d.selection_set for d in document.definitions
+                                    if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode))]
+    while sets:
+        current = sets.pop()
+        selections = current.selections or ()
+        total += len(selections)
+        if len(selections) > MAX_SELECTIONS_PER_SET:
+            return GraphQLError(
+                f"A selection set holds {len(selections)} selections; at most {MAX_SELECTIONS_PER_SET} are "
+                "accepted", extensions={"code": "DocumentTooComplex"})
+        if total > MAX_SELECTIONS:
+            return GraphQLError(f"The document holds more than {MAX_SELECTIONS} selections",
+                                extensions={"code": "DocumentTooComplex"})
+        for selection in selections:
+            child = getattr(selection, "selection_set", None)
+            if child is not None:
+                sets.append(child)
+    return None

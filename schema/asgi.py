@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,13 +22,14 @@ from resolvers.api import edge_of
 from resolvers.rules import json_body
 from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
 from schema import admission
-from schema.admission import AdmissionLimits, ConnectionGate, SubscribeRate
+from schema.admission import AdmissionLimits, SubscribeRate
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 
 # A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
 # ({"variables": {"patch": [{"value": ...}]}}).
 ENVELOPE_DEPTH = 4
+_CLIENT: ContextVar[str | None] = ContextVar("tmf640_graphql_client", default=None)  # of the HTTP request
 
 
 class Refused(Exception):
@@ -136,7 +138,6 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     ) -> None:
         ws = websocket or WebSocketLimits()
         self.admission = admission_limits or AdmissionLimits()
-        self.gate = ConnectionGate(self.admission)
         protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL) if ws.legacy_protocol else (
             GRAPHQL_TRANSPORT_WS_PROTOCOL,
         )
@@ -156,13 +157,11 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         return HTMLResponse(self.graphiql_html)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Strawberry's app, with refused bodies (too large, not JSON) answered 4xx, and the connection caps."""
-        if scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-            return
+        """Strawberry's app, with refused bodies (too large, not JSON) answered 4xx."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        _CLIENT.set(admission.client_of(scope))
         try:
             try:
                 await super().__call__(scope, receive, send)
@@ -170,25 +169,6 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
                 raise Refused(413, exc.message) from exc
         except Refused as exc:
             await JSONResponse(exc.body(), status_code=exc.status)(scope, receive, send)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A connection past a cap is accepted and closed at once with 4429 and the cap as reason (a refusal
-        before accepting would reach the client as a bare HTTP 403, without a reason)."""
-        client = admission.client_of(scope)
-        reason = self.gate.admit(client)
-        if reason is None:
-            try:
-                await super().__call__(scope, receive, send)
-            finally:
-                self.gate.release(client)
-            return
-        admission.refused("TooManyConnections", client=client, transport="websocket", reason=reason)
-        message = await receive()
-        if message["type"] != "websocket.connect":
-            return
-        offered = list(scope.get("subprotocols") or [])
-        await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
-        await send({"type": "websocket.close", "code": admission.CLOSE_TOO_MANY, "reason": reason})
 
     async def parse_http_body(self, request: Any) -> Any:
         """Strawberry's reading of the body, then the byte cap on each document, before anything parses it."""
@@ -198,8 +178,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             size = admission.oversized(item.query, limit)
             if size is not None:
                 error = admission.too_large(size, limit)
-                scope = getattr(getattr(request, "request", None), "scope", None)
-                admission.refused("DocumentTooLarge", client=admission.client_of(scope), document=item.query,
+                admission.refused("DocumentTooLarge", client=_CLIENT.get(), document=item.query,
                                   transport="http")
                 raise Refused(413, error.message, error.extensions)
         return data

@@ -14,6 +14,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, parse
+from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
@@ -38,9 +39,10 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
 class AdmittedSchema(strawberry.Schema):
     """Strawberry's schema with the cost of a large document kept off the event loop, and quiet client errors.
 
-    - A document of `admission.OFFLOAD_BYTES` or more is parsed and validated in the admission worker thread
-      (one at a time), with the same extension hooks around each step as Strawberry's own path; the byte cap
-      (schema.asgi) has already bounded its size, the token limit bounds its parse.
+    - A document is parsed, checked for its shape (admission.shape_error: selections per set and in all, which
+      bound validation's cost) and validated, with the same extension hooks around each step as Strawberry's own
+      path; one of `admission.OFFLOAD_BYTES` or more in the admission worker thread (one at a time), not on the
+      event loop. The byte cap (schema.asgi) has already bounded its size, the token limit bounds its parse.
     - `process_errors` logs server faults (errors the client sees masked) with their traceback, and nothing
       else: a client's mistake (syntax, validation, a typed query error such as `first: -1`) is the client's,
       reported in its answer and counted in the operation's log line (schema.observed), never a traceback and
@@ -51,14 +53,25 @@ class AdmittedSchema(strawberry.Schema):
         self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
     ) -> PreExecutionError | None:
         query = context.query
-        if context.graphql_document is not None or not query or len(query) < admission.OFFLOAD_BYTES:
+        if context.graphql_document is not None:
             return await super()._prepare_operation_async(context, extensions_runner)
+        if not query:
+            raise MissingQueryError
+        large = len(query) >= admission.OFFLOAD_BYTES
         async with extensions_runner.parsing():
             try:
-                context.graphql_document = await admission.off_loop(parse, query, **context.parse_options)
+                if large:
+                    document = await admission.off_loop(parse, query, **context.parse_options)
+                else:
+                    document = parse(query, **context.parse_options)
             except GraphQLError as error:
                 context.pre_execution_errors = [error]
                 return PreExecutionError(data=None, errors=[error])
+            refusal = admission.shape_error(document)
+            if refusal is not None:
+                context.pre_execution_errors = [refusal]
+                return PreExecutionError(data=None, errors=[refusal])
+            context.graphql_document = document
         try:
             operation_type = context.operation_type
         except RuntimeError as error:
@@ -67,8 +80,12 @@ class AdmittedSchema(strawberry.Schema):
             raise InvalidOperationTypeError(operation_type)
         async with extensions_runner.validation():
             if context.validation_rules and context.pre_execution_errors is None:
-                context.pre_execution_errors = await admission.off_loop(
-                    validate_document, self._schema, context.graphql_document, tuple(context.validation_rules))
+                rules = tuple(context.validation_rules)
+                if large:
+                    errors = await admission.off_loop(validate_document, self._schema, document, rules)
+                else:
+                    errors = validate_document(self._schema, document, rules)
+                context.pre_execution_errors = errors
             if context.pre_execution_errors:
                 return PreExecutionError(data=None, errors=context.pre_execution_errors)
         return None
