@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +39,16 @@ OFFLOAD_BYTES = 4096
 CLOSE_TOO_MANY = 4429  # WebSocket close code of a connection refused by a connection cap
 HASH_CHARS = 12
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-admission")
+# While the worker computes, the event loop thread waits for the GIL each time it took up I/O: at most this long
+# (CPython's default is 5 ms, which a request pays at every await on a thread, such as aiosqlite's).
+SWITCH_INTERVAL = 0.001
 
 
 @dataclass(frozen=True)
 class AdmissionLimits:
     """The caps of app.settings.Settings (TMF640_GRAPHQL_*); the defaults match its defaults."""
 
-    max_document_bytes: int = 16_384
+    max_document_bytes: int = 8_192
     max_ws_connections: int = 10_000
     max_ws_connections_per_client: int = 1_000
     subscribe_rate: float = 10.0  # subscribe messages per second and connection, sustained
@@ -87,6 +91,8 @@ def oversized(query: object, limit: int) -> int | None:
 
 async def off_loop(function: Any, *args: Any, **kwargs: Any) -> Any:
     """Run `function` in the admission worker: one large document at a time, the event loop free meanwhile."""
+    if sys.getswitchinterval() > SWITCH_INTERVAL:
+        sys.setswitchinterval(SWITCH_INTERVAL)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_WORKER, lambda: function(*args, **kwargs))
 
