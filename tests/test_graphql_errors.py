@@ -198,12 +198,12 @@ async def test_alias_and_token_limits(client: httpx.AsyncClient) -> None:
 
 
 async def test_token_limit(settings: Settings) -> None:
-    application = create_app(settings.model_copy(update={"graphql_max_tokens": 1000}))
+    application = create_app(settings.model_copy(update={"graphql_max_tokens": 500}))
     async with application.router.lifespan_context(application), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client:
-        body = await gql(client, "{ " + " ".join("__typename" for _ in range(1_001)) + " }")
+        body = await gql(client, "{ " + " ".join("__typename" for _ in range(501)) + " }")
     assert [e["message"] for e in body["errors"]] == [
-        "Syntax Error: Document contains more than 1000 tokens. Parsing aborted."
+        "Syntax Error: Document contains more than 500 tokens. Parsing aborted."
     ]
 
 
