@@ -5,7 +5,8 @@ One real uvicorn server (bench.servers.tmf640). A prober in this process sends n
 (`python -m bench.abuse URL SECONDS`, so their CPU is not on the prober's event loop):
 
 - 2,000 extra WebSocket connections to /graphql (graphql-transport-ws, `connection_init` sent), held open; one
-  refused (closed with a code) is opened again 5 s later, so the pressure stays;
+  refused (closed with a code) is opened again 5 s later, then 10, 20... up to 60 s, as WebSocket client
+  libraries back off (`BENCH_RETRY=5`: every 5 s without backing off, a reconnection flood: docs/security.md);
 - documents up to the token limit (`{ service(id: ...) { id id id ... } }`, ~20,000 tokens, ~60 KB), posted
   over HTTP in a loop from 4 connections and sent as `subscribe` messages over one WebSocket.
 
@@ -19,6 +20,7 @@ The abuser prints `ready` once its sockets are open (or refused), then a JSON su
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -39,7 +41,9 @@ FIGURE_KINDS = ["sockets", "oversized"]
 KINDS = os.environ.get("BENCH_ABUSE", ",".join(FIGURE_KINDS)).split(",")
 DOCUMENT_LOOPS = 4
 PROBE_CONNECTIONS = 2
-RETRY = 5.0  # seconds before a refused or closed socket is opened again
+RETRY = 5.0  # seconds before a refused or closed socket is opened again, doubling to RETRY_CAP (as WS clients do)
+RETRY_CAP = 60.0
+FIXED_RETRY = os.environ.get("BENCH_RETRY")
 PROBE_TIMEOUT = 30.0
 SMALL_QUERY = 'query Probe { service(id: "bench-abuse-1") { id name state } }'
 TOKENS = 20_000  # TMF640_GRAPHQL_MAX_TOKENS' default: the largest document the token limit lets through
@@ -71,6 +75,7 @@ async def _hold_socket(ws_url: str, stop: asyncio.Event, seen: Counter[str], ope
     import websockets
 
     first = True
+    wait = float(FIXED_RETRY) if FIXED_RETRY else RETRY
     while not stop.is_set():
         try:
             async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
@@ -95,7 +100,9 @@ async def _hold_socket(ws_url: str, stop: asyncio.Event, seen: Counter[str], ope
         if first and opened:
             opened.set()
         first = False
-        await asyncio.sleep(RETRY)  # a refused socket is tried again later
+        with contextlib.suppress(TimeoutError):  # a refused socket is tried again later
+            await asyncio.wait_for(stop.wait(), wait)
+        wait = wait if FIXED_RETRY else min(wait * 2, RETRY_CAP)
 
 
 async def _post_documents(url: str, stop: asyncio.Event, seen: Counter[str], kind: str) -> None:
