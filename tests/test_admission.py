@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from app.factory import create_app
 from app.settings import ApiKeyGrant, Settings
 from schema import admission
+from store.uow import ALL_TENANTS
 from tests.events.ws import serving
 from tests.graphql import gql
 
@@ -239,3 +241,20 @@ async def test_ws_subscribe_rate(settings: Settings, caplog: pytest.LogCaptureFi
         assert "TMF640_GRAPHQL_SUBSCRIBE_RATE" in answer["payload"][0]["message"]
         await ws.close()
     assert_one_refusal(caplog, "RateLimited", SUBSCRIBE)
+
+
+async def test_server_fault_logged_with_traceback_not_document(app: Starlette, client: httpx.AsyncClient,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    created = await client.post("/tmf-api/serviceActivationAndConfiguration/v4/service", json={
+        "id": "fault", "name": "s", "state": "designed", "serviceSpecification": {"name": "s"}})
+    assert created.status_code in (200, 201), created.text
+    async with app.state.resolvers.store.write(ALL_TENANTS) as uow:  # a real server fault: a table is gone
+        await uow.conn.execute(text("DROP TABLE monitor_attr"))
+        await uow.conn.execute(text("DROP TABLE monitor"))
+    body = await gql(client, f'{{ service(id: "fault") {{ id monitors {{ id }} }} }} # {MARKER}')
+    assert body["errors"][0]["message"] == "Unexpected error."
+    faults = [r for r in caplog.records if r.exc_info]
+    assert len(faults) == 1 and faults[0].name == "tmf640.graphql"
+    assert "service" in faults[0].getMessage() and "monitors" in faults[0].getMessage()
+    assert MARKER not in _logged(caplog)
