@@ -12,7 +12,8 @@ One real uvicorn server (bench.servers.tmf640). A prober in this process sends n
 
 That is the figure (issue #10's abuse). A third phase adds the worst documents the byte cap admits (the same
 shape, 8,000 bytes: parsed, checked and refused for their shape, at the most that costs), 4 more loops; its p99
-is printed beside, not part of the ratio. `BENCH_ABUSE=sockets` (or `documents`) runs one kind alone.
+is printed beside, not part of the ratio. `BENCH_ABUSE=sockets` (or `oversized`) runs one kind alone;
+`BENCH_ABUSE_TREE=../main` measures another checkout's server.
 
 The abuser prints `ready` once its sockets are open (or refused), then a JSON summary when it stops.
 """
@@ -236,7 +237,8 @@ def figure(tmp: Path, quick: bool) -> dict[str, Any]:
     raise_file_limit()
     seconds = 8.0 if quick else 30.0
     log = tmp / "abuse.log"
-    with tmf640(sqlite_url(tmp / "abuse.db"), log) as base:
+    tree = Path(os.environ.get("BENCH_ABUSE_TREE", ROOT))  # another checkout's server (e.g. main, for "before")
+    with tmf640(sqlite_url(tmp / "abuse.db"), log, tree=tree) as base:
         created = httpx.post(f"{base}{API}/service", timeout=60, json={
             "id": "bench-abuse-1", "name": "probe", "state": "designed", "serviceSpecification": {"name": "s"}})
         created.raise_for_status()
