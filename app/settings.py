@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     graphql_max_depth: int = Field(15, ge=1, description="Deepest GraphQL operation accepted (fields nested)")
     graphql_max_aliases: int = Field(50, ge=0, description="Most aliases one GraphQL document may use")
-    graphql_max_tokens: int = Field(20_000, ge=100, description="Most tokens one GraphQL document may hold")
+    graphql_max_tokens: int = Field(10_000, ge=100, description="Most tokens one GraphQL document may hold")
     graphql_max_document_bytes: int = Field(
         65_536, ge=256, description="Largest GraphQL document (the query text) accepted, checked before parsing")
     graphql_introspection: bool | None = Field(

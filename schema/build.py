@@ -43,7 +43,7 @@ class Limits:
 
     max_depth: int = 15
     max_aliases: int = 50
-    max_tokens: int = 20_000
+    max_tokens: int = 10_000
     introspection: bool = True  # False: `__schema` and `__type` refused (production, unless allowed)
 
 
