@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(50, ge=0, description="Most aliases one GraphQL document may use")
     graphql_max_tokens: int = Field(10_000, ge=100, description="Most tokens one GraphQL document may hold")
     graphql_max_document_bytes: int = Field(
-        65_536, ge=256, description="Largest GraphQL document (the query text) accepted, checked before parsing")
+        32_768, ge=256, description="Largest GraphQL document (the query text) accepted, checked before parsing")
     graphql_introspection: bool | None = Field(
         None, description="Answer __schema/__type; unset: on in development, off in production")
     graphql_max_ws_connections: int = Field(10_000, ge=1, description="GraphQL WebSocket connections at once")

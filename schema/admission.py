@@ -48,7 +48,7 @@ SWITCH_INTERVAL = 0.001
 class AdmissionLimits:
     """The caps of app.settings.Settings (TMF640_GRAPHQL_*); the defaults match its defaults."""
 
-    max_document_bytes: int = 65_536
+    max_document_bytes: int = 32_768
     max_ws_connections: int = 10_000
     max_ws_connections_per_client: int = 1_000
     subscribe_rate: float = 10.0  # subscribe messages per second and connection, sustained

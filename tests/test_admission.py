@@ -57,12 +57,12 @@ def padded(size: int) -> str:
 
 async def test_http_document_too_large(client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    document = padded(65_537)
+    document = padded(32_769)
     response = await client.post("/graphql", json={"query": document})
     assert response.status_code == 413
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "DocumentTooLarge"
-    assert "65536" in error["message"] and "TMF640_GRAPHQL_MAX_DOCUMENT_BYTES" in error["message"]
+    assert "32768" in error["message"] and "TMF640_GRAPHQL_MAX_DOCUMENT_BYTES" in error["message"]
     assert_one_refusal(caplog, "DocumentTooLarge", document)
 
 
@@ -210,7 +210,7 @@ SUBSCRIBE = f'subscription {{ serviceChanged(ids: ["{MARKER}"]) {{ eventType }} 
 
 async def test_ws_document_too_large(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    document = padded(65_537)
+    document = padded(32_769)
     async with serving(settings) as served:
         ws = await _open(served.ws)
         await _ack(ws)
