@@ -11,7 +11,7 @@ One real uvicorn server (bench.servers.tmf640). A prober in this process sends n
   over HTTP in a loop from 4 connections and sent as `subscribe` messages over one WebSocket.
 
 That is the figure (issue #10's abuse). A third phase adds the worst documents the byte cap admits (the same
-shape, 65,000 bytes: parsed up to the token limit, at the most that costs), 4 more loops; its p99
+shape, 32,000 bytes: parsed to the token limit, at the most that costs), 4 more loops; its p99
 is printed beside, not part of the ratio. `BENCH_ABUSE=sockets` (or `oversized`) runs one kind alone;
 `BENCH_ABUSE_TREE=../main` measures another checkout's server.
 
