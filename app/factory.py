@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_ws_connections=settings.graphql_max_ws_connections,
         max_ws_connections_per_client=settings.graphql_max_ws_per_client,
         subscribe_rate=settings.graphql_subscribe_rate,
-        subscribe_burst=settings.graphql_max_subscriptions,
+        subscribe_burst=2 * settings.graphql_max_subscriptions,
     )
     graphql = GraphQLApp(
         limits=Limits(

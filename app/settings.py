@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     graphql_max_ws_per_client: int = Field(
         1_000, ge=1, description="GraphQL WebSocket connections at once from one client address")
     graphql_subscribe_rate: float = Field(
-        10.0, gt=0, description="subscribe messages a second per connection, after a burst of max_subscriptions")
+        10.0, gt=0, description="subscribe messages a second per connection, after a burst of twice max_subscriptions")
     graphql_max_subscriptions: int = Field(
         20, ge=1, description="Operations one GraphQL WebSocket connection may run at once (subscriptions)")
     graphql_connection_init_timeout: float = Field(

@@ -52,7 +52,7 @@ class AdmissionLimits:
     max_ws_connections: int = 10_000
     max_ws_connections_per_client: int = 1_000
     subscribe_rate: float = 10.0  # subscribe messages per second and connection, sustained
-    subscribe_burst: int = 20  # ... and at once
+    subscribe_burst: int = 40  # ... and at once (twice max_subscriptions)
 
 
 def fingerprint(document: str | bytes | None) -> tuple[int, str]:

@@ -232,11 +232,13 @@ async def test_ws_subscribe_rate(settings: Settings, caplog: pytest.LogCaptureFi
     async with serving(tight) as served:
         ws = await _open(served.ws)
         await _ack(ws)
-        for n in (1, 2):  # the burst
-            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
-        await ws.send(json.dumps({"id": "3", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        for n in range(4):  # the burst: twice TMF640_GRAPHQL_MAX_SUBSCRIPTIONS, each done before the next
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": {"query": "{ __typename }"}}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "next"
+            assert json.loads(await asyncio.wait_for(ws.recv(), WAIT)) == {"id": str(n), "type": "complete"}
+        await ws.send(json.dumps({"id": "4", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
         answer = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-        assert answer["type"] == "error" and answer["id"] == "3"
+        assert answer["type"] == "error" and answer["id"] == "4"
         assert answer["payload"][0]["extensions"]["code"] == "RateLimited"
         assert "TMF640_GRAPHQL_SUBSCRIBE_RATE" in answer["payload"][0]["message"]
         await ws.close()
