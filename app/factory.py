@@ -28,6 +28,7 @@ from resolvers.workers.pruner import Pruner, RetentionConfig
 from rest_compat.errors import HANDLERS
 from rest_compat.http import RestConfig
 from rest_compat.routes import routes as rest_routes
+from schema.admission import AdmissionLimits, WebSocketGate
 from store import migrate
 from store.db import Database
 from store.uow import ALL_TENANTS, Store
@@ -73,7 +74,7 @@ def retention_config(settings: Settings) -> RetentionConfig:
     )
 
 
-def graphql_app(settings: Settings) -> ASGIApp:
+def graphql_app(settings: Settings, admission_limits: AdmissionLimits) -> ASGIApp:
     """The /graphql endpoint (HTTP and WebSocket). Strawberry and the schema load here: see app.lazy."""
     from schema.asgi import GraphQLApp, WebSocketLimits
     from schema.build import Limits
@@ -83,6 +84,7 @@ def graphql_app(settings: Settings) -> ASGIApp:
             max_depth=settings.graphql_max_depth,
             max_aliases=settings.graphql_max_aliases,
             max_tokens=settings.graphql_max_tokens,
+            introspection=settings.introspection_allowed,
         ),
         graphiql=settings.environment == "development",
         graphiql_html=web.GRAPHIQL_HTML,
@@ -91,6 +93,7 @@ def graphql_app(settings: Settings) -> ASGIApp:
             connection_init_timeout=settings.graphql_connection_init_timeout,
             legacy_protocol=settings.graphql_legacy_ws,
         ),
+        admission_limits=admission_limits,
     )
 
 
@@ -140,7 +143,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 await db.dispose()
 
-    graphql = LazyASGI(lambda: graphql_app(settings), "graphql")
+    admission_limits = AdmissionLimits(
+        max_document_bytes=settings.graphql_max_document_bytes,
+        max_ws_connections=settings.graphql_max_ws_connections,
+        max_ws_connections_per_client=settings.graphql_max_ws_per_client,
+        subscribe_rate=settings.graphql_subscribe_rate,
+        subscribe_burst=2 * settings.graphql_max_subscriptions,
+    )
+    graphql = LazyASGI(lambda: graphql_app(settings, admission_limits), "graphql")
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
@@ -154,7 +164,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers=HANDLERS,
         middleware=[
-            Middleware(Observed),  # outermost: ids and the request line for every answer, refusals included
+            Middleware(WebSocketGate, limits=admission_limits),  # WebSocket caps, before any other work
+            Middleware(Observed),  # outermost of the rest: ids and the request line for every answer, refusals included
             Middleware(RequestEdgeMiddleware, authenticator=authenticator, config=EdgeConfig(
                 public_base_url=settings.public_base_url, max_body_bytes=settings.max_body_bytes)),
         ],

@@ -31,7 +31,16 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     graphql_max_depth: int = Field(15, ge=1, description="Deepest GraphQL operation accepted (fields nested)")
     graphql_max_aliases: int = Field(50, ge=0, description="Most aliases one GraphQL document may use")
-    graphql_max_tokens: int = Field(20_000, ge=100, description="Most tokens one GraphQL document may hold")
+    graphql_max_tokens: int = Field(10_000, ge=100, description="Most tokens one GraphQL document may hold")
+    graphql_max_document_bytes: int = Field(
+        32_768, ge=256, description="Largest GraphQL document (the query text) accepted, checked before parsing")
+    graphql_introspection: bool | None = Field(
+        None, description="Answer __schema/__type; unset: on in development, off in production")
+    graphql_max_ws_connections: int = Field(10_000, ge=1, description="GraphQL WebSocket connections at once")
+    graphql_max_ws_per_client: int = Field(
+        1_000, ge=1, description="GraphQL WebSocket connections at once from one client address")
+    graphql_subscribe_rate: float = Field(
+        10.0, gt=0, description="subscribe messages a second per connection, after a burst of twice max_subscriptions")
     graphql_max_subscriptions: int = Field(
         20, ge=1, description="Operations one GraphQL WebSocket connection may run at once (subscriptions)")
     graphql_connection_init_timeout: float = Field(
@@ -149,6 +158,13 @@ class Settings(BaseSettings):
             except MissingDriver as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return self
+
+    @property
+    def introspection_allowed(self) -> bool:
+        """TMF640_GRAPHQL_INTROSPECTION when set, else whether this is a development server."""
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.environment == "development"
 
     @model_validator(mode="after")
     def _lease_outlasts_timeout(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from resolvers.api import edge_of
 from resolvers.rules import json_body
 from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
+from schema import admission
+from schema.admission import AdmissionLimits, SubscribeRate
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 from schema.fanout import SharedRenderingMixin
@@ -27,14 +30,21 @@ from schema.fanout import SharedRenderingMixin
 # A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
 # ({"variables": {"patch": [{"value": ...}]}}).
 ENVELOPE_DEPTH = 4
+_CLIENT: ContextVar[str | None] = ContextVar("tmf640_graphql_client", default=None)  # of the HTTP request
 
 
 class Refused(Exception):
     """A request body refused before any GraphQL runs; answered as {"errors": [{"message"}]} with `status`."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, extensions: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.extensions = status, message, extensions
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message}
+        if self.extensions:
+            error["extensions"] = self.extensions
+        return {"errors": [error]}
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,33 @@ class TransportWSHandler(SharedRenderingMixin, BaseGraphQLTransportWSHandler[Gra
             context.identify(caller)
         await super().handle_connection_init(message)
 
+    rate: SubscribeRate | None = None
+
+    async def _refuse(self, message: SubscribeMessage, error: GraphQLError, document: object) -> None:
+        code = (error.extensions or {}).get("code", "Refused")
+        admission.refused(code, client=admission.client_of(self.context.request.scope),
+                          document=document if isinstance(document, str) else None, transport="websocket")
+        await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limits: AdmissionLimits = getattr(self.view, "admission", AdmissionLimits())
+        payload = message.get("payload")
+        document = payload.get("query") if isinstance(payload, dict) else None
+        if self.rate is None:
+            self.rate = SubscribeRate(limits.subscribe_rate, limits.subscribe_burst)
+        if not self.rate.take():
+            await self._refuse(message, admission.rate_error(limits.subscribe_rate, limits.subscribe_burst), document)
+            return
+        size = admission.oversized(document, limits.max_document_bytes)
+        if size is not None:
+            await self._refuse(message, admission.too_large(size, limits.max_document_bytes), document)
+            return
         limit = self.max_subscriptions_per_connection
         if (self.connection_acknowledged and limit is not None and message["id"] not in self.operations
                 and len(self.operations) >= limit):
             text = (f"Too many operations on this connection: at most {limit} may run at once "
                     "(TMF640_GRAPHQL_MAX_SUBSCRIPTIONS); complete one first")
-            error = GraphQLError(text, extensions={"code": "SubscriptionLimit"})
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            await self._refuse(message, GraphQLError(text, extensions={"code": "SubscriptionLimit"}), document)
             return
         await super().handle_subscribe(message)
 
@@ -107,8 +136,10 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         graphiql: bool,
         graphiql_html: str | None = None,
         websocket: WebSocketLimits | None = None,
+        admission_limits: AdmissionLimits | None = None,
     ) -> None:
         ws = websocket or WebSocketLimits()
+        self.admission = admission_limits or AdmissionLimits()
         protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL) if ws.legacy_protocol else (
             GRAPHQL_TRANSPORT_WS_PROTOCOL,
         )
@@ -132,13 +163,27 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        _CLIENT.set(admission.client_of(scope))
         try:
             try:
                 await super().__call__(scope, receive, send)
             except BodyTooLarge as exc:
                 raise Refused(413, exc.message) from exc
         except Refused as exc:
-            await JSONResponse({"errors": [{"message": exc.message}]}, status_code=exc.status)(scope, receive, send)
+            await JSONResponse(exc.body(), status_code=exc.status)(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's reading of the body, then the byte cap on each document, before anything parses it."""
+        data = await super().parse_http_body(request)
+        limit = self.admission.max_document_bytes
+        for item in data if isinstance(data, list) else [data]:
+            size = admission.oversized(item.query, limit)
+            if size is not None:
+                error = admission.too_large(size, limit)
+                admission.refused("DocumentTooLarge", client=_CLIENT.get(), document=item.query,
+                                  transport="http")
+                raise Refused(413, error.message, error.extensions)
+        return data
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON read by the same rules as REST bodies (finite numbers, bounded nesting).

@@ -10,12 +10,21 @@ from dataclasses import dataclass
 from functools import cache, partial
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError, ValidationRule
+from graphql.language import FieldNode
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.access import ScopeCheck
+from schema.admitted import AdmittedSchema
 from schema.batch import BatchMutation
 from schema.errors import should_mask
 from schema.execution import BoundedExecutionContext
@@ -35,7 +44,18 @@ class Limits:
 
     max_depth: int = 15
     max_aliases: int = 50
-    max_tokens: int = 20_000
+    max_tokens: int = 10_000
+    introspection: bool = True  # False: `__schema` and `__type` refused (production, unless allowed)
+
+
+class NoIntrospection(ValidationRule):
+    """Refuses `__schema` and `__type` (not `__typename`), naming the setting that allows them."""
+
+    def enter_field(self, node: FieldNode, *_args: object) -> None:
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(GraphQLError(
+                f"Introspection is disabled on this server ({node.name.value}); "
+                "TMF640_GRAPHQL_INTROSPECTION=true allows it", node, extensions={"code": "IntrospectionDisabled"}))
 
 
 def _introspection(context: IgnoreContext) -> bool:
@@ -54,7 +74,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
 
 @cache
 def _build(limits: Limits) -> strawberry.Schema:
-    return strawberry.Schema(
+    return AdmittedSchema(
         query=merge_types("Query", (Query, HubQuery, NodeQuery)),
         mutation=merge_types("Mutation", (Mutation, HubMutation, OperatorMutation, BatchMutation)),
         subscription=Subscription,
@@ -67,6 +87,7 @@ def _build(limits: Limits) -> strawberry.Schema:
             partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_introspection),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             partial(MaskErrors, should_mask_error=should_mask),
+            *([] if limits.introspection else [partial(AddValidationRules, [NoIntrospection])]),
             OperationMetrics,
         ],
     )

@@ -190,10 +190,20 @@ async def test_alias_and_token_limits(client: httpx.AsyncClient) -> None:
     aliases = " ".join(f'a{i}: service(id: "{i}") {{ id }}' for i in range(51))
     body = await gql(client, f"{{ {aliases} }}")
     assert [e["message"] for e in body["errors"]] == ["51 aliases found. Allowed: 50"]
+    # 20,001 tokens are ~220 KB: the byte cap (TMF640_GRAPHQL_MAX_DOCUMENT_BYTES) refuses them before any parse
     huge = "{ " + " ".join("__typename" for _ in range(20_001)) + " }"
-    body = await gql(client, huge)
+    response = await client.post("/graphql", json={"query": huge})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "DocumentTooLarge"
+
+
+async def test_token_limit(settings: Settings) -> None:
+    application = create_app(settings.model_copy(update={"graphql_max_tokens": 500}))
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client:
+        body = await gql(client, "{ " + " ".join("__typename" for _ in range(501)) + " }")
     assert [e["message"] for e in body["errors"]] == [
-        "Syntax Error: Document contains more than 20000 tokens. Parsing aborted."
+        "Syntax Error: Document contains more than 500 tokens. Parsing aborted."
     ]
 
 
