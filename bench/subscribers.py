@@ -118,7 +118,8 @@ def measure(tmp: Path, n: int, clients: int, tree: Path = ROOT) -> dict[str, Any
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--database-url", sqlite_url(tmp / "s.db")]
-    env = {"TMF640_LOG_LEVEL": "warning"}
+    # every bench socket comes from 127.0.0.1: the per-address WebSocket cap must admit them all
+    env = {"TMF640_LOG_LEVEL": "warning", "TMF640_GRAPHQL_MAX_WS_PER_CLIENT": str(n + 100)}
     with process(command, f"{base}/health", tmp / "server.log", env, cwd=tree) as server:
         with httpx.Client(timeout=60) as http:
             http.post(f"{base}{API}/service", json={"id": SERVICE, "name": "subscribed", "state": "designed",
