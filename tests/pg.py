@@ -74,7 +74,7 @@ def start() -> Cluster:
     subprocess.run([*run_as, bin_path("initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync"],
                    check=True, capture_output=True)
     for attempt in range(3):
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         started = subprocess.run(
             [*run_as, bin_path("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
             capture_output=True,

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
 from resolvers.api import Resolvers
-from resolvers.context import DEFAULT_TENANT, RequestContext
-from resolvers.rules import documents, patching
+from resolvers.bulk import BulkImport, Item
+from resolvers.context import RequestContext
 from tests.documents import bundle_tree
 from tests.graphql import assert_typed_matches, done, ok, tmf_selection
 from tests.sqlcount import counting as count_statements
@@ -59,25 +58,13 @@ async def _build(app: Starlette, prefix: str, width: int, leaves: int) -> None:
 
 
 async def _build_done(app: Starlette, prefix: str, width: int, leaves: int) -> None:
-    """The tree as the store holds it once its work is done (each service created, then its state reached),
-    written straight into the store: the cost test reads the tree, it has no use for the 1 + width + width *
-    leaves design steps that lead there (`test_tree_nodes_carry_every_attribute...` goes through the engine)."""
-    plan = documents.plan_create(bundle_tree(prefix, width, leaves), lambda _path, _member: None)
-    now = datetime.now(UTC)
-    async with app.state.resolvers.store.write(DEFAULT_TENANT) as uow:  # the anonymous caller's
-        for new in plan:
-            state = new.doc.get("state")
-            accepted = {k: v for k, v in new.doc.items() if k != "state"}
-            await uow.services.insert(new.id, accepted, new.links, now)
-            await uow.services.add_revision(
-                service_id=new.id, version=1, operation="create", actor="anonymous", correlation_id=prefix, at=now,
-                changes=patching.diff({}, accepted), state=None,
-            )
-            version = await uow.services.update(new.id, new.doc, new.links, 1, now)
-            await uow.services.add_revision(
-                service_id=new.id, version=version, operation="state", actor="anonymous", correlation_id=prefix,
-                at=now, changes=patching.diff(accepted, new.doc), state=state,
-            )
+    """The tree stored as `tmf640 import` stores it (one transaction, no events): the cost test reads the tree,
+    it has no use for the 1 + width + width * leaves design steps that lead there
+    (`test_tree_nodes_carry_every_attribute...` goes through the engine)."""
+    importer = BulkImport(app.state.resolvers.services, emit_events=False)
+    ctx = RequestContext(base_url="http://testserver")  # the anonymous caller's tenant
+    outcome = await importer.store_batch(ctx, [Item(1, bundle_tree(prefix, width, leaves))])
+    assert outcome.stored == 1 + width + width * leaves and not outcome.bad, outcome
 
 
 async def _query(app: Starlette, client: httpx.AsyncClient, prefix: str, query: str = TREE) -> tuple[list[str], Any]:
