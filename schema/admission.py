@@ -20,16 +20,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:  # graphql-core loads with the GraphQL endpoint (app.lazy), not with the gate a server starts with
+    from graphql import DocumentNode, GraphQLError
 
 log = logging.getLogger("tmf640.admission")
 
@@ -76,6 +72,8 @@ def client_of(scope: Any) -> str | None:
 
 
 def too_large(size: int, limit: int) -> GraphQLError:
+    from graphql import GraphQLError
+
     return GraphQLError(
         f"The GraphQL document is {size} bytes; this server accepts at most {limit} "
         "(TMF640_GRAPHQL_MAX_DOCUMENT_BYTES)", extensions={"code": "DocumentTooLarge", "limit": limit})
@@ -173,6 +171,8 @@ class SubscribeRate:
 
 
 def rate_error(rate: float, burst: int) -> GraphQLError:
+    from graphql import GraphQLError
+
     return GraphQLError(
         f"Too many subscribe messages on this connection: at most {burst} at once and {rate:g} a second "
         "(TMF640_GRAPHQL_SUBSCRIBE_RATE); try again later", extensions={"code": "RateLimited"})
@@ -189,6 +189,8 @@ MAX_SELECTIONS = 5_000
 
 def shape_error(document: DocumentNode) -> GraphQLError | None:
     """A refusal when a selection set or the whole document holds too many selections, else None."""
+    from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, SelectionSetNode
+
     total = 0
     sets: list[SelectionSetNode] = [d.selection_set for d in document.definitions
                                     if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode))]
