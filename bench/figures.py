@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bench import abuse, load, trees
+from bench import abuse, load, postgres, trees
 from bench.listeners import Listener
 from bench.servers import API, ROOT, baseline, free_port, process, sqlite_url, tmf640
 from bench.subscribers import subscribers
@@ -295,4 +295,4 @@ def tree(tmp: Path, quick: bool) -> Figure:
 
 FIGURES = {"get": get_by_id, "activations": activations, "hub": hub, "import": bulk_import, "start": cold_start,
            "tree": tree, "subscribers": subscribers,
-           "abuse": abuse.figure}
+           "abuse": abuse.figure, "pg": postgres.figure}

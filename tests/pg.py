@@ -60,7 +60,11 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> Cluster:
+FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"  # throwaway clusters of the tests
+
+
+def start(durability: str = FAST) -> Cluster:
+    """A new cluster on a free port; `durability` "" keeps PostgreSQL's defaults (fsync on, as in production)."""
     root = Path(tempfile.mkdtemp(prefix="tmf640-pg-"))
     run_as: list[str] = []
     user = "postgres"
@@ -74,7 +78,7 @@ def start() -> Cluster:
     subprocess.run([*run_as, bin_path("initdb"), "-D", str(data), "-U", user, "-A", "trust", "--no-sync"],
                    check=True, capture_output=True)
     for attempt in range(3):
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {durability} -c max_connections=300"
         started = subprocess.run(
             [*run_as, bin_path("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
             capture_output=True,
