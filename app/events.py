@@ -61,7 +61,7 @@ class EventPipeline:
 
     async def start(self) -> None:
         await self.bus.start()
-        if self._on_monitors is not None:  # attached before start() returns: no Monitor event can be missed
+        if self._on_monitors is not None:  # a waiter re-reads its Monitor at its bound: a late start costs latency only
             self._monitor_watch = asyncio.create_task(
                 _watch_monitors(self.bus, self._on_monitors, self._poll), name="tmf640-monitor-waiters")
         await self.relay.start()
