@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -37,13 +37,22 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         if current is owner:
             statements.append(statement)
 
-    engines = read_engines(engine)
     reset = _COUNTING.set(token)
+    try:
+        with listening(engine, record):
+            yield statements
+    finally:
+        _COUNTING.reset(reset)
+
+
+@contextmanager
+def listening(engine: AsyncEngine, record: Callable[..., None]) -> Iterator[None]:
+    """`record` called for every statement sent on `engine` and its Database's read engines while the block runs."""
+    engines = read_engines(engine)
     for each in engines:
         event.listen(each, "before_cursor_execute", record)
     try:
-        yield statements
+        yield
     finally:
         for each in engines:
             event.remove(each, "before_cursor_execute", record)
-        _COUNTING.reset(reset)

@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.db import read_engines
 from tests.engine_support import WAIT, Harness, MakeHarness, harness_factory, members, service
+from tests.sqlcount import listening
 
 __all__ = ["harness_factory"]
 
@@ -36,14 +35,8 @@ def engine_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         if _ENGINE_TASK.get():
             statements.append(statement)
 
-    engines = read_engines(engine)
-    for each in engines:
-        event.listen(each, "before_cursor_execute", record)
-    try:
+    with listening(engine, record):
         yield statements
-    finally:
-        for each in engines:
-            event.remove(each, "before_cursor_execute", record)
 
 
 async def run_counted(h: Harness, monitor_ids: list[str]) -> int:

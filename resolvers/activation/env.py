@@ -68,6 +68,13 @@ class ExecutionEnv:
     # (the runner sets it; it confirms with the database when its own bookkeeping is in doubt).
     lease_ok: Callable[[str], Awaitable[bool]] = _always
 
+    async def guard(self, activation_id: str) -> None:
+        """Right before a driver call: stop here unless this runner still holds the activation's lease."""
+        if self.stopping.is_set():
+            raise Stopping()
+        if not await self.lease_ok(activation_id):
+            raise LeaseLost(activation_id)
+
     async def outside(self, work: Awaitable[T]) -> T:
         """Await a driver call (or a pause) unless the server stops first.
 

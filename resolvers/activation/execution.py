@@ -311,11 +311,7 @@ class Execution:
             await uow.activations.extend(self.id, self.env.owner, until)
 
     async def _guard(self) -> None:
-        """Right before a driver call: stop here unless this runner still holds the lease."""
-        if self.env.stopping.is_set():
-            raise Stopping()
-        if not await self.env.lease_ok(self.id):
-            raise LeaseLost(self.id)
+        await self.env.guard(self.id)
 
     async def _hold(self, reason: str) -> None:
         """Park the activation for an operator with `reason` (the Monitor shows it; an event announces it)."""

@@ -82,11 +82,7 @@ class Forward:
         return Answer(step, result, error)
 
     async def _guard(self) -> None:
-        """Right before a driver call: stop here unless this runner still holds the lease."""
-        if self.env.stopping.is_set():
-            raise Stopping()
-        if not await self.env.lease_ok(self.id):
-            raise LeaseLost(self.id)
+        await self.env.guard(self.id)
 
     async def _hold(self, reason: str) -> None:
         await Execution(self.env, self.id)._hold(reason)
