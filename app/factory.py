@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_ws_connections_per_client=settings.graphql_max_ws_per_client,
         subscribe_rate=settings.graphql_subscribe_rate,
         subscribe_burst=2 * settings.graphql_max_subscriptions,
+        refusal_delay=settings.graphql_refusal_delay,
     )
     graphql = LazyASGI(lambda: graphql_app(settings, admission_limits), "graphql")
     app = Starlette(

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         1_000, ge=1, description="GraphQL WebSocket connections at once from one client address")
     graphql_subscribe_rate: float = Field(
         10.0, gt=0, description="subscribe messages a second per connection, after a burst of twice max_subscriptions")
+    graphql_refusal_delay: float = Field(
+        1.0, ge=0, description="Seconds a refused GraphQL request waits for its answer once its address has been "
+        "refused 20 times in quick succession (2 a second allowed after); 0: never")
     graphql_max_subscriptions: int = Field(
         20, ge=1, description="Operations one GraphQL WebSocket connection may run at once (subscriptions)")
     graphql_connection_init_timeout: float = Field(

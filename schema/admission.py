@@ -4,7 +4,9 @@
 - parse and validation of a large document run in one worker thread, never on the event loop, one at a time;
 - caps on WebSocket connections, global and per client address (closed with 4429 and a reason naming the cap);
 - a cap on `subscribe` messages per connection and second (a token bucket; an `error` message past it);
-- introspection off in production unless a setting allows it (schema.build).
+- introspection off in production unless a setting allows it (schema.build);
+- an address that keeps being refused gets its refusals late (RefusalThrottle): a client looping on refused
+  documents then costs the server a few answers a second, not as many as it can send.
 
 Every refusal is logged as one line by `refused`: the code, the document's size and the start of its SHA-256,
 the client's address; never the document itself.
@@ -49,6 +51,7 @@ class AdmissionLimits:
     max_ws_connections_per_client: int = 1_000
     subscribe_rate: float = 10.0  # subscribe messages per second and connection, sustained
     subscribe_burst: int = 40  # ... and at once (twice max_subscriptions)
+    refusal_delay: float = 1.0  # seconds a refusal past an address's allowance is held before it is answered
 
 
 def fingerprint(document: str | bytes | None) -> tuple[int, str]:
@@ -151,6 +154,52 @@ class WebSocketGate:
         offered = list(scope.get("subprotocols") or [])
         await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
         await send({"type": "websocket.close", "code": CLOSE_TOO_MANY, "reason": reason})
+
+
+class RefusalThrottle:
+    """Refusals per client address: a bucket of `burst` refused requests, refilled at `rate` a second; a refusal
+    past it is answered `delay` seconds late (a tarpit). A client looping on refused documents from one address,
+    or a socket sending refused `subscribe` messages, then waits for each answer, so it sends a few a second;
+    an admitted request is never delayed, whoever sends it. At most `max_held` answers wait at once (past it
+    they go out at once) and at most `max_clients` addresses are tracked (the longest quiet dropped first).
+    """
+
+    def __init__(self, delay: float, *, burst: int = 20, rate: float = 2.0, max_held: int = 1_000,
+                 max_clients: int = 10_000) -> None:
+        self.delay, self.burst, self.rate = delay, float(burst), rate
+        self.max_held, self.max_clients = max_held, max_clients
+        self.held = 0
+        self.buckets: dict[str, tuple[float, float]] = {}  # address: (refusals still allowed, when counted)
+
+    def delay_for(self, client: str | None, now: float | None = None) -> float:
+        """Counts one refusal for `client`: 0.0 while it is within its allowance, else the delay to apply."""
+        if self.delay <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        key = client or "unknown"
+        tokens, at = self.buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if len(self.buckets) >= self.max_clients:
+            del self.buckets[next(iter(self.buckets))]  # insertion order: the one refused longest ago
+        if tokens >= 1.0:
+            self.buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return self.delay
+
+    async def hold(self, client: str | None) -> None:
+        """Count a refusal for `client` and wait as long as its allowance requires, before it is answered."""
+        delay = self.delay_for(client)
+        if delay <= 0 or self.held >= self.max_held:
+            return
+        self.held += 1
+        try:
+            await self.pause(delay)
+        finally:
+            self.held -= 1
+
+    async def pause(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class SubscribeRate:

@@ -22,7 +22,7 @@ from resolvers.api import edge_of
 from resolvers.rules import json_body
 from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
 from schema import admission
-from schema.admission import AdmissionLimits, SubscribeRate
+from schema.admission import AdmissionLimits, RefusalThrottle, SubscribeRate
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
 from schema.fanout import SharedRenderingMixin
@@ -92,8 +92,12 @@ class TransportWSHandler(SharedRenderingMixin, BaseGraphQLTransportWSHandler[Gra
 
     async def _refuse(self, message: SubscribeMessage, error: GraphQLError, document: object) -> None:
         code = (error.extensions or {}).get("code", "Refused")
-        admission.refused(code, client=admission.client_of(self.context.request.scope),
-                          document=document if isinstance(document, str) else None, transport="websocket")
+        client = admission.client_of(self.context.request.scope)
+        admission.refused(code, client=client, document=document if isinstance(document, str) else None,
+                          transport="websocket")
+        throttle: RefusalThrottle | None = getattr(self.view, "throttle", None)
+        if throttle is not None:
+            await throttle.hold(client)  # this connection's next message waits too
         await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -140,6 +144,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     ) -> None:
         ws = websocket or WebSocketLimits()
         self.admission = admission_limits or AdmissionLimits()
+        self.throttle = RefusalThrottle(self.admission.refusal_delay)
         protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL) if ws.legacy_protocol else (
             GRAPHQL_TRANSPORT_WS_PROTOCOL,
         )
@@ -163,13 +168,15 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        _CLIENT.set(admission.client_of(scope))
+        client = admission.client_of(scope)
+        _CLIENT.set(client)
         try:
             try:
                 await super().__call__(scope, receive, send)
             except BodyTooLarge as exc:
                 raise Refused(413, exc.message) from exc
         except Refused as exc:
+            await self.throttle.hold(client)
             await JSONResponse(exc.body(), status_code=exc.status)(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> Any:

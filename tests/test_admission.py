@@ -66,6 +66,56 @@ async def test_http_document_too_large(client: httpx.AsyncClient, caplog: pytest
     assert_one_refusal(caplog, "DocumentTooLarge", document)
 
 
+def test_refusals_past_an_address_allowance_are_delayed() -> None:
+    throttle = admission.RefusalThrottle(1.5, burst=3, rate=2.0, max_clients=2)
+    assert [throttle.delay_for("10.0.0.1", now=100.0) for _ in range(4)] == [0.0, 0.0, 0.0, 1.5]
+    assert throttle.delay_for("10.0.0.2", now=100.0) == 0.0, "another address has its own allowance"
+    assert throttle.delay_for("10.0.0.1", now=100.5) == 0.0, "refilled at 2 a second: one more after 0.5 s"
+    assert throttle.delay_for("10.0.0.1", now=100.5) == 1.5
+    throttle.delay_for("10.0.0.3", now=101.0)
+    assert set(throttle.buckets) == {"10.0.0.1", "10.0.0.3"}, "at most max_clients, the quietest dropped"
+    assert admission.RefusalThrottle(0.0, burst=1).delay_for("x") == admission.RefusalThrottle(0.0).delay_for("x")
+    off = admission.RefusalThrottle(0.0, burst=1)
+    assert [off.delay_for("x", now=1.0) for _ in range(3)] == [0.0, 0.0, 0.0], "0 turns the delay off"
+
+
+async def test_an_address_refused_again_and_again_gets_its_refusals_late(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its allowance, a refusal is held (the pause is the test's to end), while an admitted request from
+    the same address is answered at once."""
+    released, holding = asyncio.Event(), asyncio.Event()
+    held: list[float] = []
+
+    async def pause(self: admission.RefusalThrottle, seconds: float) -> None:
+        held.append(seconds)
+        holding.set()
+        await released.wait()
+
+    monkeypatch.setattr(admission.RefusalThrottle, "pause", pause)
+    big = {"query": padded(32_769)}
+    answered_at_once = 0
+    late: asyncio.Future[httpx.Response] | None = None
+    while late is None:
+        assert answered_at_once <= 200, "no refusal was ever held"
+        request = asyncio.ensure_future(client.post("/graphql", json=big))
+        is_held = asyncio.ensure_future(holding.wait())
+        await asyncio.wait([request, is_held], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+        is_held.cancel()
+        if holding.is_set():
+            late = request
+        else:
+            assert request.result().status_code == 413
+            answered_at_once += 1
+    assert answered_at_once >= 20, "the allowance: 20 refusals in quick succession are answered at once"
+    assert held == [1.0]  # TMF640_GRAPHQL_REFUSAL_DELAY's default
+    admitted = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert admitted.json() == {"data": {"__typename": "Query"}}
+    assert not late.done(), "the refusal is still held"
+    released.set()
+    assert (await late).status_code == 413
+
+
 async def test_large_admitted_document_runs(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """Below the cap but above OFFLOAD_BYTES: parsed and validated in the admission worker, then answered."""
     calls: list[str] = []
