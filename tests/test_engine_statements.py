@@ -42,7 +42,7 @@ def engine_statements(engine: AsyncEngine) -> Iterator[list[str]]:
 async def run_counted(h: Harness, monitor_ids: list[str]) -> int:
     """Start the runner, wait for every monitor to be final; the statements its tasks sent meanwhile."""
     engine = h.resolvers.engine
-    with engine_statements(h.resolvers.store.db.engine) as statements:
+    with engine_statements(engine.env.store.db.engine) as statements:  # the workers' pool (Store.for_workers)
         token = _ENGINE_TASK.set(True)
         try:
             await engine.start()
@@ -54,6 +54,7 @@ async def run_counted(h: Harness, monitor_ids: list[str]) -> int:
         if os.environ.get("TMF640_SHOW_STATEMENTS"):
             for text, times in Counter(" ".join(st.split())[:110] for st in statements).most_common():
                 print(f"{times:6d}  {text}")
+        assert len(statements) >= len(monitor_ids), "the runner's statements were counted (on its own engine)"
         return len(statements)
 
 
