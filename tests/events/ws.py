@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,17 +152,24 @@ async def subscribed(url: str, document: str, **variables: Any) -> AsyncIterator
         await sub.stop()
 
 
-async def until_equal(sub: Subscriber, expected: Any, within: float = WAIT) -> None:
-    """Wait until the subscriber's event ids equal `expected()` (an async callable over the outbox)."""
+async def until_equal(
+    sub: Subscriber, expected: Any, within: float = WAIT, keep: Callable[[dict[str, Any]], bool] | None = None
+) -> None:
+    """Wait until the ids of the subscriber's events (those `keep` accepts, if given) equal `expected()` (an async
+    callable over the outbox).
+
+    What was received is counted before the outbox is read, and the wait is for more than that count: events that
+    arrive while the outbox is read (the last ones, often) end the wait at once instead of being waited for again.
+    """
     deadline = time.monotonic() + within
     while True:
-        got = [e["eventId"] for e in sub.received]
+        seen = len(sub.received)
+        got = [e["eventId"] for e in sub.received[:seen] if keep is None or keep(e)]
         want = await expected()  # read after `got`: whatever was received is committed, so in it
         if got == want:
             return
         if got != want[:len(got)] or sub.error is not None or time.monotonic() > deadline:
             raise AssertionError(f"received {got}, outbox has {want}; error: {sub.error!r}")
-        seen = len(got)
         try:  # wake on the next event, or re-read the outbox (it may still be growing) after a short while
             async with asyncio.timeout(0.2), sub._changed:
                 await sub._changed.wait_for(lambda: len(sub.received) > seen)  # noqa: B023 (awaited here)
