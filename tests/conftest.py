@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 
 from app.factory import create_app
@@ -53,15 +52,8 @@ def pg_cluster() -> Iterator[pg.Cluster]:
             pytest.fail("PostgreSQL server binaries are missing on CI; .ci/run must install postgresql")
         pytest.skip("PostgreSQL server binaries are not installed")
     cluster = pg.start()
-
-    async def template() -> None:
-        admin = create_async_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql("CREATE DATABASE tmf640_template")
-        await admin.dispose()
-        await _migrate_and_dispose(Database(cluster.url("tmf640_template")))
-
-    asyncio.run(template())
+    cluster.admin("CREATE DATABASE tmf640_template")
+    asyncio.run(_migrate_and_dispose(Database(cluster.url("tmf640_template"))))
     try:
         yield cluster
     finally:
@@ -78,16 +70,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
     name = "t_" + uuid.uuid4().hex[:12]
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql(sql)
-        await engine.dispose()
-
-    asyncio.run(admin(f"CREATE DATABASE {name} TEMPLATE tmf640_template"))
+    cluster.admin(f"CREATE DATABASE {name} TEMPLATE tmf640_template")
     yield cluster.url(name)
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 
 from app.factory import create_app
@@ -151,13 +150,6 @@ class Inventory:
         return {d["id"]: d for d in self.docs}
 
 
-async def _admin(cluster: pg.Cluster, sql: str) -> None:
-    engine = create_async_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.exec_driver_sql(sql)
-    await engine.dispose()
-
-
 @contextmanager
 def seeded_database(
     request: pytest.FixtureRequest, backend: str, directory: Path, docs: list[dict[str, Any]]
@@ -172,13 +164,13 @@ def seeded_database(
         return
     cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
     name = "inv_" + uuid.uuid4().hex[:12]
-    asyncio.run(_admin(cluster, f"CREATE DATABASE {name} TEMPLATE tmf640_template"))
+    cluster.admin(f"CREATE DATABASE {name} TEMPLATE tmf640_template")
     try:
         url = cluster.url(name)
         asyncio.run(seed(url, docs))
         yield url
     finally:
-        asyncio.run(_admin(cluster, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        cluster.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
