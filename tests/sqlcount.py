@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,23 +17,16 @@ _COUNTING: ContextVar[object | None] = ContextVar("sqlcount_owner", default=None
 
 @contextmanager
 def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Statements sent on `engine` (and on its Database's SQLite read engine) by the task running the block;
-    the relay, dispatcher and engine runner share the engine but run in tasks of their own, so they are not
-    counted. httpx's ASGI transport runs the request in the calling task, so a request made inside the block is
-    counted; so is a read it hands to a worker thread (`Database.run_read` carries the task's context along)."""
+    """Statements sent on `engine` (and on its Database's SQLite read engine) on behalf of the block: by the task
+    running it, by tasks it starts (a DataLoader's batch runs in a task of its own; each new task inherits the
+    block's context) and by worker threads it hands reads to (`Database.run_read` carries the context along).
+    The relay, dispatcher and engine runner share the engine but run in tasks started before the block, so
+    they are not counted. httpx's ASGI transport runs a request in the calling task: it is counted."""
     statements: list[str] = []
-    owner = asyncio.current_task()
     token = object()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        try:
-            current = asyncio.current_task()
-        except RuntimeError:  # a worker thread: it works for whoever's context it runs in
-            current = None
-            if _COUNTING.get() is token:
-                statements.append(statement)
-            return
-        if current is owner:
+        if _COUNTING.get() is token:
             statements.append(statement)
 
     reset = _COUNTING.set(token)
