@@ -105,9 +105,18 @@ class Cluster:
 FAST = "-c fsync=off"  # throwaway clusters of the tests (commits survive a PostgreSQL crash: its tests stop it)
 
 
+MEMORY = Path("/dev/shm")  # tmpfs: the tests' clusters create and drop a database per test (~16 MB written each)
+
+
 def start(durability: str = FAST) -> Cluster:
-    """A new cluster on a free port; `durability` "" keeps PostgreSQL's defaults (fsync on, as in production)."""
-    root = Path(tempfile.mkdtemp(prefix="tmf640-pg-"))
+    """A new cluster on a free port; `durability` "" keeps PostgreSQL's defaults (fsync on, as in production).
+
+    A throwaway cluster (FAST) lives in memory where the machine has a tmpfs at /dev/shm: on this machine's disk,
+    the writes of a database created and dropped per test stall each CREATE DATABASE for ~0.3 s (vs ~0.04 s).
+    A durable one stays on disk, where its figures mean something.
+    """
+    memory = durability == FAST and MEMORY.is_dir() and os.access(MEMORY, os.W_OK)
+    root = Path(tempfile.mkdtemp(prefix="tmf640-pg-", dir=MEMORY if memory else None))
     run_as: list[str] = []
     user = "postgres"
     if os.geteuid() == 0:
@@ -121,6 +130,8 @@ def start(durability: str = FAST) -> Cluster:
                    check=True, capture_output=True)
     for attempt in range(3):
         opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {durability} -c max_connections=300"
+        if memory:
+            opts += " -c max_wal_size=128MB"  # the WAL in memory too: recycled sooner than at 1 GB
         started = subprocess.run(
             [*run_as, bin_path("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
             capture_output=True,
