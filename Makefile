@@ -14,8 +14,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,postgres]"
+	$(BIN)/python -m pip install --quiet uv  # uv installs the rest in seconds (pip: ~35 s)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test,postgres]"
 	touch $(STAMP)
 
 run: $(STAMP)
