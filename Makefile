@@ -37,7 +37,7 @@ PYTEST_ARGS ?=
 
 unit: $(STAMP)
 	if $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then export COVERAGE_CORE=sysmon; fi; \
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS)
 
 # The type check runs beside the tests (it needs one core for ~40 s cold; the suite waits on servers often).
 test: lint

@@ -32,6 +32,13 @@ LOCAL_LISTENERS = ["127.0.0.0/8", "::1/128"]  # hub callbacks to the tests' own 
 BACKENDS = [b.strip() for b in os.environ.get("TMF640_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (real processes, large data) first: pytest-xdist's workers then finish together, instead of
+    one of them starting a 30 s chaos test while the other has nothing left to do. The order within each part is
+    kept (the same on every worker, as xdist requires)."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None and item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
