@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from store.values import as_utc
+
 UNFINISHED = ("queued", "running", "compensating")  # "held" is a condition of these, not a status
 HEAVY_COLUMNS = ("changes", "before_doc", "after_doc")
 
@@ -91,12 +93,13 @@ def activation_row(r: Any) -> ActivationRow:
     return ActivationRow(
         seq=int(r.seq), id=r.id, root_id=r.root_id, operation=r.operation, policy=r.policy, status=r.status,
         cancel_requested=bool(r.cancel_requested), cancelled_by=r.cancelled_by, delete_root=bool(r.delete_root),
-        monitors=list(r.monitors or []), lease_owner=r.lease_owner, lease_expires=r.lease_expires,
+        monitors=list(r.monitors or []), lease_owner=r.lease_owner, lease_expires=as_utc(r.lease_expires),
         done_count=int(r.done_count), base_url=r.base_url, correlation_id=r.correlation_id, actor=r.actor,
-        error=r.error, created_at=r.created_at, updated_at=r.updated_at, tenant=r.tenant, held_reason=r.held_reason,
-        held_at=r.held_at, failures=int(r.failures or 0), failing_since=r.failing_since, retry_after=r.retry_after,
-        jeopardy_at=r.jeopardy_at, operator_log=list(r.operator_log or []),
-    )
+        error=r.error, created_at=as_utc(r.created_at), updated_at=as_utc(r.updated_at), tenant=r.tenant,
+        held_reason=r.held_reason, held_at=as_utc(r.held_at), failures=int(r.failures or 0),
+        failing_since=as_utc(r.failing_since), retry_after=as_utc(r.retry_after), jeopardy_at=as_utc(r.jeopardy_at),
+        operator_log=list(r.operator_log or []),
+    )  # instants aware and in UTC on both databases (SQLite gives them back naive)
 
 
 def step_row(r: Any) -> StepRow:
@@ -105,8 +108,8 @@ def step_row(r: Any) -> StepRow:
         depends_on=list(r.depends_on or []), from_state=r.from_state, to_state=r.to_state,
         changes=list(r.changes or []), by_value=list(r.by_value or []), action=r.action, status=r.status,
         compensation=r.compensation, before_doc=r.before_doc, after_doc=r.after_doc, attempts=int(r.attempts),
-        done_order=r.done_order, result=r.result, error=r.error, started_at=r.started_at,
-        finished_at=r.finished_at, correlation_id=getattr(r, "correlation_id", None),
+        done_order=r.done_order, result=r.result, error=r.error, started_at=as_utc(r.started_at),
+        finished_at=as_utc(r.finished_at), correlation_id=getattr(r, "correlation_id", None),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from resolvers.activation.forward import Forward
 from resolvers.context import RequestContext
 from store.uow import ALL_TENANTS
 from tests.driver_service import DriverService
@@ -97,6 +98,33 @@ async def test_a_driver_that_stays_down_parks_the_work_then_retry_completes_it(
     assert (await h.service("down"))["state"] == "active"
     sent = {c.step_id for c in driver.calls if c.phase == "execute"}
     assert len(sent) == 1  # retried under the same step id
+
+
+async def test_an_unexpected_error_in_the_runner_is_retried_then_held(
+    harness_factory: MakeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a driver's failure (that is a step's outcome) but the engine's own: backed off and retried within the
+    retry policy, then held for an operator with the error named; the operator's retry completes it."""
+    original = Forward.run
+    raised: list[str] = []
+
+    async def broken(self: Forward) -> bool:
+        raised.append(self.id)
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(Forward, "run", broken)
+    h = await harness_factory(**RETRY)
+    mid = (await h.post({"id": "oops", **service("oops")}, asynchronous=True)).json()["id"]
+    held = await until(h, mid, lambda m: m.get("held") is True, "held")
+    assert "unexpected error, 3 times in a row: RuntimeError: injected fault" in held["heldReason"]
+    assert len(raised) == 3  # the first run and RETRY's 2 retries, then no more while held
+    assert h.resolvers.engine.runner.activations_retried == 2
+
+    monkeypatch.setattr(Forward, "run", original)
+    data = await ok(h.client, OPERATOR % "retryActivation", {"id": mid, "reason": "fault fixed"})
+    assert data["retryActivation"]["monitor"]["held"] is False
+    assert (await h.finished(mid))["state"] == "Completed"
+    assert (await h.service("oops"))["state"] == "active"
 
 
 async def test_abort_compensates_what_succeeded(harness_factory: MakeHarness, driver: DriverService) -> None:
