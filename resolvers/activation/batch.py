@@ -28,8 +28,6 @@ from resolvers.activation import progress
 from resolvers.activation.env import ExecutionEnv
 from resolvers.activation.step_view import record_context, revision_operation
 from resolvers.activation.writes import apply_doc
-from resolvers.rules import intents
-from resolvers.rules.errors import DomainError
 from store.activation_types import ActivationRow, StepRow
 from store.db import transient_error
 from store.services import ServiceRow
@@ -258,13 +256,8 @@ class Committer:
                     plan.outcome.again = True
                     continue
                 row = services.get(step.service_id)
-                try:
-                    if row is None:
-                        raise DomainError(f"service {step.service_id!r} no longer exists")
-                    res = intents.resolve(row.doc, step.changes, step.to_state, self.env.lifecycle)
-                except DomainError as exc:
-                    await uow.activations.finish_step(step.id, status="failed", now=now, expect=("pending",),
-                                                      error=exc.message)
+                res = await self.env.resolve(uow, step, row, now)
+                if res is None:
                     plan.status[step.id] = "failed"
                     continue
                 if res.action is None:  # nothing for the network: the intent becomes the as-is at once

@@ -6,12 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from resolvers.activation.drivers import DriverRegistry
 from resolvers.activation.notify import Notifier
+from resolvers.rules import intents
+from resolvers.rules.errors import DomainError
 from resolvers.rules.lifecycle import Lifecycle
-from store.uow import Store
+from store.activation_types import StepRow
+from store.services import ServiceRow
+from store.uow import Store, UnitOfWork
 
 T = TypeVar("T")
 
@@ -74,6 +79,20 @@ class ExecutionEnv:
             raise Stopping()
         if not await self.lease_ok(activation_id):
             raise LeaseLost(activation_id)
+
+    async def resolve(
+        self, uow: UnitOfWork, step: StepRow, row: ServiceRow | None, now: datetime
+    ) -> intents.Resolution | None:
+        """The pending `step` rebased on its service's as-is `row` (intents.resolve); None when it cannot be,
+        the step then recorded failed with the reason (the service is gone, or the intent no longer applies)."""
+        try:
+            if row is None:
+                raise DomainError(f"service {step.service_id!r} no longer exists")
+            return intents.resolve(row.doc, step.changes, step.to_state, self.lifecycle)
+        except DomainError as exc:
+            await uow.activations.finish_step(step.id, status="failed", now=now, expect=("pending",),
+                                              error=exc.message)
+            return None
 
     async def outside(self, work: Awaitable[T]) -> T:
         """Await a driver call (or a pause) unless the server stops first.

@@ -33,8 +33,6 @@ from resolvers.activation.drivers import DriverError
 from resolvers.activation.env import ExecutionEnv, Held, LeaseLost, Stopping
 from resolvers.activation.step_view import driver_step, record_context, revision_operation
 from resolvers.activation.writes import apply_doc, delete_service
-from resolvers.rules import intents
-from resolvers.rules.errors import DomainError
 from store.activation_types import ActivationRow, StepRow
 from store.uow import ALL_TENANTS, UnitOfWork
 
@@ -145,13 +143,8 @@ class Execution:
             fresh = await uow.activations.step(step.id)
             if act.cancel_requested or act.held or fresh is None or fresh.status != "pending":
                 return fresh.status if fresh is not None else "cancelled"
-            try:
-                if row is None:
-                    raise DomainError(f"service {step.service_id!r} no longer exists")
-                res = intents.resolve(row.doc, fresh.changes, fresh.to_state, self.env.lifecycle)
-            except DomainError as exc:
-                await uow.activations.finish_step(step.id, status="failed", now=now, expect=("pending",),
-                                                  error=exc.message)
+            res = await self.env.resolve(uow, fresh, row, now)
+            if res is None:
                 await self._progress(uow, now)
                 return "failed"
             if res.action is None:  # nothing for the network: the intent becomes the as-is at once
