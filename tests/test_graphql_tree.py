@@ -99,10 +99,19 @@ async def test_tree_cost_depends_on_depth_not_breadth(app: Starlette, client: ht
     assert len(_nodes(small)) == 1 + 10 + 100
     assert len(_nodes(large)) == 1 + 20 + 400
     assert len(large["descendants"]) == 20 + 400
-    assert len(small_cost) == len(large_cost), (len(small_cost), len(large_cost))
-    # A handful of lookups per level (not one per service); SQLite also counts each read's BEGIN.
-    queries = [st for st in large_cost if not st.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
-    assert 0 < len(queries) <= 30, queries
+    # A handful of lookups per level, not one per service. The exact number moves a little with timing: a
+    # loader batches the keys asked for within one turn of the event loop, and on SQLite reads finish in
+    # worker threads, so two levels' batches may merge or one level's split (a clean-clone CI run once
+    # counted 40 and 44 statements). One lookup per service anywhere in the tree would add at least 10 (the
+    # large tree has 10 more members and 300 more leaves), so the bound below still catches it.
+    small, large = _queries(small_cost), _queries(large_cost)
+    assert 0 < len(large) <= 30, large
+    assert abs(len(large) - len(small)) <= 3, (len(small), len(large))
+
+
+def _queries(statements: list[str]) -> list[str]:
+    """The statements that read something (SQLite also counts each read transaction's BEGIN)."""
+    return [st for st in statements if not st.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
 
 
 async def test_tree_nodes_carry_every_attribute_as_rest_renders_it(app: Starlette, client: httpx.AsyncClient) -> None:
