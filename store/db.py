@@ -1,4 +1,5 @@
-"""Engine, connections and transactions. SQLite (aiosqlite, WAL) by default, PostgreSQL through asyncpg."""
+"""Engine, connections and transactions. SQLite (WAL; statements on the loop's thread, store/sqlite_inloop.py) by
+default, PostgreSQL through asyncpg."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from store import sqlite_inloop
 from store.errors import MissingDriver
 from store.patterns import regexp
 
 WRITE_OPTION = "tmf640_write"
+SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite statement waits for another process's write lock
 T = TypeVar("T")
 # The synchronous engine each SQLite Database reads through (`Database.run_read`), by its async engine's sync
 # side, so that tools counting statements (tests/sqlcount.py) find both.
@@ -32,13 +35,13 @@ def read_engines(engine: AsyncEngine) -> list[Engine]:
     return [engine.sync_engine, *([companion] if companion is not None else [])]
 
 
-def _sqlite_pragmas(dbapi_conn: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int = 30000) -> None:
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below), or none at all on one-statement reads
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cur.close()
     # REGEXP in linear time (RE2), replacing the backtracking `re` function SQLAlchemy registers.
     dbapi_conn.create_function("regexp", 2, regexp, deterministic=True)
@@ -84,12 +87,14 @@ def make_engine(url: str, *, echo: bool = False, workers: bool = False) -> Async
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
         size, overflow = sizes["sqlite"]
+        # Statements run on the loop's thread (store/sqlite_inloop.py), which waits out a busy database itself.
+        path = make_url(url).database or ""
         engine = create_async_engine(url, echo=echo, pool_size=size, max_overflow=overflow,
-                                     connect_args={"timeout": 30})
+                                     async_creator=sqlite_inloop.connector(path, timeout=SQLITE_BUSY_SECONDS))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            _sqlite_pragmas(dbapi_conn)
+            _sqlite_pragmas(dbapi_conn, busy_timeout_ms=0)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:

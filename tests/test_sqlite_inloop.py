@@ -1,0 +1,106 @@
+"""SQLite statements on the event loop's thread (store/sqlite_inloop.py): another process's write lock is waited
+out without holding the loop, and given up after the busy timeout with SQLite's own error."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from store import db as store_db
+from store.db import Database
+
+WAIT = 60.0  # bound on waiting for the test's own steps (a loaded machine is slow), not a sleep
+HOLD = 1.0  # how long the other writer keeps the lock while the loop is watched
+
+
+async def _database(tmp_path: Path) -> Database:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inloop.db'}")
+    async with database.transaction() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    return database
+
+
+def _other_process_lock(path: Path) -> sqlite3.Connection:
+    """A connection of its own holding the write lock, as another process's writer would."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t (id) VALUES (1)")
+    return holder
+
+
+async def _insert(database: Database, id: int) -> None:
+    async with database.transaction() as conn:
+        await conn.execute(text("INSERT INTO t (id) VALUES (:id)"), {"id": id})
+
+
+async def test_a_writer_waits_for_another_process_s_lock_while_the_loop_runs_on(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    holder = _other_process_lock(tmp_path / "inloop.db")
+    ticks: list[float] = []
+    held_long_enough = asyncio.Event()
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            ticks.append(time.monotonic())
+            if len(ticks) >= 20 and ticks[-1] - ticks[0] >= HOLD:
+                held_long_enough.set()
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        writer = asyncio.create_task(_insert(database, 2))
+        # While the lock is held elsewhere the writer waits, and the loop goes on serving other tasks: a writer
+        # waiting in SQLite's own busy handler would hold the loop until the lock is free or its timeout is up.
+        await asyncio.wait_for(held_long_enough.wait(), WAIT)
+        assert not writer.done()
+        holder.commit()
+        await asyncio.wait_for(writer, WAIT)
+    finally:
+        ticking.cancel()
+        holder.close()
+    longest_pause = max(b - a for a, b in itertools.pairwise(ticks))
+    assert longest_pause < HOLD / 2, longest_pause
+    async with database.read() as conn:
+        assert (await conn.execute(text("SELECT id FROM t ORDER BY id"))).scalars().all() == [1, 2]
+    await database.dispose()
+
+
+async def test_a_writer_gives_up_after_the_busy_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_db, "SQLITE_BUSY_SECONDS", 0.3)
+    database = await _database(tmp_path)
+    holder = _other_process_lock(tmp_path / "inloop.db")
+    began = time.monotonic()
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            await asyncio.wait_for(_insert(database, 2), WAIT)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert time.monotonic() - began >= 0.3
+    await _insert(database, 3)  # the connection is still good once the lock is free
+    await database.dispose()
+
+
+async def test_sqlite_runs_the_statements_on_the_loop_s_thread(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+
+    def register(dbapi_conn: Any, _record: object) -> None:  # SQLite calls it where it runs the statement
+        dbapi_conn.create_function("thread_of_statement", 0, threading.get_ident)
+
+    event.listen(database.engine.sync_engine, "connect", register)
+    await database.engine.dispose()  # connections from here on have the function
+    async with database.transaction() as conn:
+        in_write = (await conn.execute(text("SELECT thread_of_statement()"))).scalar_one()
+    async with database.read() as conn:
+        in_read = (await conn.execute(text("SELECT thread_of_statement()"))).scalar_one()
+    assert in_write == in_read == threading.get_ident()
+    await database.dispose()
