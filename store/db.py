@@ -4,14 +4,11 @@ default, PostgreSQL through asyncpg."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import importlib.util
 import os
 import weakref
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -48,17 +45,20 @@ def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int = 30000) -> None:
 
 
 def make_read_engine(url: str) -> Engine:
-    """A synchronous SQLite engine on the same file, for reads that run whole in one worker thread.
+    """A synchronous SQLite engine on the same file, for reads of one statement called straight from the loop
+    (`Database.run_read`), without the async adaptation's greenlet and cursor wrappers.
 
     Its connections run in autocommit (no BEGIN): what reads through it is one statement, atomic by itself.
+    Like the async engine's, they have no busy handler (it would sleep in the loop's thread): a busy database
+    is waited out by `sqlite_inloop.when_not_busy`.
     """
     sync_url = make_url(url).set(drivername="sqlite+pysqlite")
     engine = create_engine(sync_url, pool_size=4, max_overflow=4, isolation_level="AUTOCOMMIT",
-                           connect_args={"timeout": 30, "check_same_thread": False})
+                           connect_args={"timeout": 0, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        _sqlite_pragmas(dbapi_conn)
+        _sqlite_pragmas(dbapi_conn, busy_timeout_ms=0)
 
     return engine
 
@@ -115,15 +115,14 @@ class Database:
         self.engine = make_engine(url, echo=echo, workers=parent is not None)
         self._parent = parent
         self._workers: Database | None = None
-        # SQLite has one writer at a time; writers of this process queue here instead of in SQLite's busy
-        # handler, which sleeps up to 100 ms between retries (other processes still meet the busy timeout).
+        # SQLite has one writer at a time; writers of this process queue here before BEGIN IMMEDIATE (those of
+        # other processes are waited out by sqlite_inloop.when_not_busy).
         self._write_lock: asyncio.Lock | None = parent._write_lock if parent is not None else (
             asyncio.Lock() if not self.is_postgres else None)
         self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
-        # SQLite reads of one statement run whole in a worker thread (one thread hop per request instead of
-        # aiosqlite's several per statement); PostgreSQL runs them on asyncpg in autocommit.
+        # SQLite reads of one statement run on a synchronous engine, straight from the loop (`run_read`);
+        # PostgreSQL runs them on asyncpg in autocommit.
         self.read_engine: Engine | None = None
-        self._readers: ThreadPoolExecutor | None = None
         if not self.is_postgres:
             read_engine = parent.read_engine if parent is not None else None
             self.read_engine = read_engine or make_read_engine(url)
@@ -190,18 +189,14 @@ class Database:
     async def run_read(self, fn: Callable[[Connection], T]) -> T:
         """`fn(connection)` outside any transaction: for reads of one statement (atomic by themselves).
 
-        On SQLite `fn` runs in a worker thread on the synchronous read engine; on PostgreSQL in autocommit on
-        the async engine (SQLAlchemy runs `fn` in a greenlet there).
+        On SQLite `fn` runs at once on the synchronous read engine (a busy database waited out without holding
+        the loop); on PostgreSQL in autocommit on the async engine (SQLAlchemy runs `fn` in a greenlet there).
         """
         if self.read_engine is None:
             async with self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 return await conn.run_sync(fn)
-        if self._readers is None:
-            self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tmf640-read")
-        context = contextvars.copy_context()  # what the caller's context holds (statement counters) goes along
-        call = partial(context.run, _on_read_connection, self.read_engine, fn)
-        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+        return await sqlite_inloop.when_not_busy(SQLITE_BUSY_SECONDS, _on_read_connection, self.read_engine, fn)
 
     async def dispose(self) -> None:
         if self._workers is not None:
@@ -212,9 +207,6 @@ class Database:
             await self._side.dispose()
         if self.read_engine is not None and self._parent is None:
             self.read_engine.dispose()
-        if self._readers is not None:
-            self._readers.shutdown(wait=False)
-            self._readers = None
 
 
 def _on_read_connection(engine: Engine, fn: Callable[[Connection], T]) -> T:

@@ -12,8 +12,8 @@ What made the thread worth having is handled here:
   after an `asyncio.sleep`, with a growing pause, until `timeout` seconds have passed. Writers of one process
   queue on its write lock before BEGIN IMMEDIATE (`Database.transaction`), so within a process nothing waits.
 - Long statements. A statement holds the loop while SQLite runs it. The server's statements are indexed
-  lookups and bounded pages (reads of one statement go to a thread pool anyway, `Database.run_read`), and the
-  Python work around each result holds the loop (and the GIL) longer than SQLite does.
+  lookups and bounded pages, and the Python work around each result holds the loop (and the GIL) longer than
+  SQLite does. The synchronous engine of one-statement reads (`Database.run_read`) is used the same way.
 """
 
 from __future__ import annotations
@@ -22,20 +22,45 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 # SQLITE_BUSY_SNAPSHOT: a read transaction's snapshot is too old to write from; trying the statement again
 # cannot help (the transaction must start over), so it is raised at once.
 _BUSY_SNAPSHOT = 517
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
+T = TypeVar("T")
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    code: int | None = getattr(exc, "sqlite_errorcode", None)
+def busy(exc: BaseException) -> bool:
+    """True when SQLite refused a statement because another connection holds the lock it needs (SQLAlchemy's
+    wrapper of the error included); trying the same statement again later can succeed."""
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code: int | None = getattr(orig, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF == sqlite3.SQLITE_BUSY and code != _BUSY_SNAPSHOT
-    return "database is locked" in str(exc)
+    return "database is locked" in str(orig)
+
+
+async def when_not_busy(patience: float, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, tried again while SQLite answers busy, pausing without holding the loop, until
+    `patience` seconds have passed (then SQLite's error is raised)."""
+    deadline: float | None = None
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            return function(*args)
+        except Exception as exc:
+            if not busy(exc):
+                raise
+            now = time.monotonic()
+            deadline = deadline if deadline is not None else now + patience
+            if now >= deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 class Cursor:
@@ -145,21 +170,7 @@ class Connection:
         return self._conn
 
     async def _call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """`function(*args)`, tried again while SQLite answers busy, pausing without holding the loop."""
-        deadline: float | None = None
-        pause = _FIRST_PAUSE
-        while True:
-            try:
-                return function(*args)
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise
-                now = time.monotonic()
-                deadline = deadline if deadline is not None else now + self._timeout
-                if now >= deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE)
+        return await when_not_busy(self._timeout, function, *args)
 
     def cursor(self) -> Cursor:
         self._open()

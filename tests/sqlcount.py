@@ -19,7 +19,7 @@ _COUNTING: ContextVar[object | None] = ContextVar("sqlcount_owner", default=None
 def counting(engine: AsyncEngine) -> Iterator[list[str]]:
     """Statements sent on `engine` (and on its Database's SQLite read engine) on behalf of the block: by the task
     running it, by tasks it starts (a DataLoader's batch runs in a task of its own; each new task inherits the
-    block's context) and by worker threads it hands reads to (`Database.run_read` carries the context along).
+    block's context); `Database.run_read` reads on the synchronous engine from the calling task.
     The relay, dispatcher and engine runner share the engine but run in tasks started before the block, so
     they are not counted. httpx's ASGI transport runs a request in the calling task: it is counted."""
     statements: list[str] = []

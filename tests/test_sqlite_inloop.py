@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from store import db as store_db
+from store import sqlite_inloop
 from store.db import Database
 
 WAIT = 60.0  # bound on waiting for the test's own steps (a loaded machine is slow), not a sleep
@@ -104,3 +105,25 @@ async def test_sqlite_runs_the_statements_on_the_loop_s_thread(tmp_path: Path) -
         in_read = (await conn.execute(text("SELECT thread_of_statement()"))).scalar_one()
     assert in_write == in_read == threading.get_ident()
     await database.dispose()
+
+
+
+async def test_when_not_busy_tries_again_only_what_busy_refused() -> None:
+    refusals = [sqlite3.OperationalError("database is locked"),
+                DBAPIError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))]  # as SQLAlchemy wraps it
+
+    def flaky() -> str:
+        if refusals:
+            raise refusals.pop(0)
+        return "read"
+
+    assert await sqlite_inloop.when_not_busy(WAIT, flaky) == "read"
+    assert not refusals
+
+    def broken() -> None:
+        raise sqlite3.OperationalError("no such table: nowhere")
+
+    began = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await sqlite_inloop.when_not_busy(WAIT, broken)
+    assert time.monotonic() - began < WAIT / 2  # raised at once, not tried again until the patience ran out
