@@ -88,9 +88,8 @@ def make_engine(url: str, *, echo: bool = False, workers: bool = False) -> Async
             raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
         size, overflow = sizes["sqlite"]
         # Statements run on the loop's thread (store/sqlite_inloop.py), which waits out a busy database itself.
-        path = make_url(url).database or ""
         engine = create_async_engine(url, echo=echo, pool_size=size, max_overflow=overflow,
-                                     async_creator=sqlite_inloop.connector(path, timeout=SQLITE_BUSY_SECONDS))
+                                     async_creator=sqlite_inloop.connector(url, timeout=SQLITE_BUSY_SECONDS))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

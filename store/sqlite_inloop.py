@@ -9,8 +9,9 @@ dialect is kept whole (its types, its greenlet adaptation) and is handed these c
 What made the thread worth having is handled here:
 - Waiting for a lock. SQLite's busy handler sleeps in the calling thread (it would stall the loop), so these
   connections have none; a statement refused as busy (another process holds the write lock) is tried again
-  after an `asyncio.sleep`, with a growing pause, until `timeout` seconds have passed. Writers of one process
-  queue on its write lock before BEGIN IMMEDIATE (`Database.transaction`), so within a process nothing waits.
+  after an `asyncio.sleep`, with a growing pause, for as long as SQLite's busy timeout would have waited.
+  Writers of one process queue on its write lock before BEGIN IMMEDIATE (`Database.transaction`), so within
+  a process nothing waits.
 - Long statements. A statement holds the loop while SQLite runs it. The server's statements are indexed
   lookups and bounded pages, and the Python work around each result holds the loop (and the GIL) longer than
   SQLite does. The synchronous engine of one-statement reads (`Database.run_read`) is used the same way.
@@ -23,6 +24,9 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
+
+from sqlalchemy import make_url
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 # SQLITE_BUSY_SNAPSHOT: a read transaction's snapshot is too old to write from; trying the statement again
 # cannot help (the transaction must start over), so it is raised at once.
@@ -198,12 +202,17 @@ class Connection:
             conn.close()
 
 
-def connector(path: str, timeout: float) -> Callable[[], Any]:
-    """The `async_creator` of an engine on the SQLite file at `path`."""
+def connector(url: str, timeout: float) -> Callable[[], Any]:
+    """The `async_creator` of an engine on the SQLite database of `url`, its options read as SQLAlchemy reads
+    them (`?uri=true` included). Its statements wait out a busy database for `?timeout=` seconds if the URL
+    says, else `timeout`."""
+    args, read = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    options: dict[str, Any] = dict(read)
+    patience = float(options.pop("timeout", timeout))
+    # No busy handler in SQLite itself (it would sleep in the loop's thread): Connection._call waits.
+    options.update(timeout=0, isolation_level=None, check_same_thread=False)
 
     async def connect() -> Connection:
-        # No busy handler in SQLite itself (it would sleep in the loop's thread): Connection._call waits.
-        conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        return Connection(conn, timeout)
+        return Connection(sqlite3.connect(args[0], **options), patience)
 
     return connect

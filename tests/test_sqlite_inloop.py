@@ -127,3 +127,16 @@ async def test_when_not_busy_tries_again_only_what_busy_refused() -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         await sqlite_inloop.when_not_busy(WAIT, broken)
     assert time.monotonic() - began < WAIT / 2  # raised at once, not tried again until the patience ran out
+
+
+async def test_the_url_s_options_reach_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "inloop.db"
+    database = await _database(tmp_path)
+    await database.dispose()
+    read_only = Database(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true&timeout=0.2")
+    async with read_only.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    with pytest.raises(OperationalError, match="readonly"):  # opened read-only, as the URL asked
+        async with read_only.engine.connect() as conn:
+            await conn.execute(text("INSERT INTO t (id) VALUES (6)"))
+    await read_only.dispose()
