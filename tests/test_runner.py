@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from resolvers.context import RequestContext
+from store.tables import activation
 from tests.engine_support import WAIT, Harness, MakeHarness, h, harness_factory, service
 
 __all__ = ["h", "harness_factory"]
@@ -109,3 +113,35 @@ async def test_concurrent_writes_to_one_service_lose_no_update(h: Harness) -> No
         for key, value in edit.items():
             assert final[key] == value, key
     assert final["state"] == "active"
+
+
+async def test_a_lease_taken_over_mid_bundle_stops_this_server_s_calls_and_the_work_resumes_once(
+    harness_factory: MakeHarness,
+) -> None:
+    server = await harness_factory(**FAST)
+    runner = server.resolvers.engine.runner
+    gate = server.driver.hold(service_id="t-1")
+    accepted = await server.post(chain("t", 3), asynchronous=True)
+    await asyncio.wait_for(gate.entered.wait(), WAIT)
+    (execution,) = runner._running.values()
+    # Another runner takes the lease over while t-1's call is out (as after a pause longer than the lease).
+    await _lease_to(server, "t", "another-runner", minutes=10)
+    gate.release()
+    done, _ = await asyncio.wait({execution}, timeout=WAIT)  # this server's execution stops by itself
+    assert done and runner.leases_lost == 1
+    assert [c.service_id for c in server.driver.calls] == ["t-0", "t-1"]  # nothing more under a lost lease
+    # The other runner dies: its lease runs out and this server resumes the work where it was recorded.
+    await _lease_to(server, "t", "another-runner", minutes=-1)
+    monitor = await server.finished(accepted.json()["id"])
+    assert monitor["state"] == "Completed"
+    sent = Counter((c.service_id, c.step_id) for c in server.driver.calls)
+    assert [sid for sid, _ in sent] == ["t-0", "t-1", "t-2", "t"]
+    assert sent[next(k for k in sent if k[0] == "t-1")] <= 2  # t-1 at most sent again (its answer was in doubt)
+    assert all(n == 1 for (sid, _), n in sent.items() if sid != "t-1")
+
+
+async def _lease_to(h: Harness, root: str, owner: str, *, minutes: int) -> None:
+    expires = datetime.now(UTC) + timedelta(minutes=minutes)
+    async with h.resolvers.store.db.transaction() as conn:
+        await conn.execute(update(activation).where(activation.c.root_id == root)
+                           .values(lease_owner=owner, lease_expires=expires))
