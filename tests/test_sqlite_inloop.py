@@ -140,3 +140,34 @@ async def test_the_url_s_options_reach_sqlite(tmp_path: Path) -> None:
         async with read_only.engine.connect() as conn:
             await conn.execute(text("INSERT INTO t (id) VALUES (6)"))
     await read_only.dispose()
+
+
+async def test_server_side_results_and_the_cursor_s_attributes(tmp_path: Path) -> None:
+    """What SQLAlchemy's adaptation may ask of a cursor: streamed rows (fetchmany, iteration), the inserted
+    row's id, the row count; and a closed connection refused with aiosqlite's words, which it translates."""
+    database = await _database(tmp_path)
+    async with database.transaction() as conn:
+        await conn.execute(text("INSERT INTO t (id) VALUES (:id)"), [{"id": i} for i in range(10, 15)])
+        inserted = await conn.execute(text("INSERT INTO t (id) VALUES (99)"))
+        assert inserted.lastrowid == 99
+        moved = await conn.execute(text("UPDATE t SET id = id + 100 WHERE id < 13"))
+        assert moved.rowcount == 3
+    async with database.read() as conn:
+        streamed = await conn.stream(text("SELECT id FROM t ORDER BY id"))
+        first = await streamed.fetchmany(2)
+        rest = [row async for row in streamed]
+        assert [r.id for r in [*first, *rest]] == [13, 14, 99, 110, 111, 112]
+    connect = sqlite_inloop.connector(f"sqlite+aiosqlite:///{tmp_path / 'inloop.db'}", timeout=1)
+    raw = await connect()
+    cursor = raw.cursor()
+    await cursor.execute("SELECT id FROM t WHERE id > ?", (100,))
+    cursor.arraysize = 2
+    assert cursor.arraysize == 2 and cursor.description[0][0] == "id"
+    assert await cursor.fetchone() == (110,)
+    assert await cursor.fetchmany() == [(111,), (112,)]
+    assert await cursor.nextset() is None
+    await cursor.close()
+    await raw.close()
+    with pytest.raises(ValueError, match="Connection closed"):
+        raw.cursor()
+    await database.dispose()

@@ -66,3 +66,13 @@ def test_demo_then_tables_then_prune(tmp_path: Path) -> None:
     pruned = runner.invoke(cli, ["prune", "--database-url", url])
     assert pruned.exit_code == 0, pruned.output
     assert "outbox: 0 deleted" in pruned.stdout  # all of it is recent
+
+
+def test_migrate_brings_a_new_database_to_head_and_again_changes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    for _ in range(2):  # the second run finds nothing pending
+        result = runner.invoke(cli, ["migrate", "--database-url", url])
+        assert result.exit_code == 0, result.output
+        assert f"database at head: {url}" in result.stdout
+    tables = runner.invoke(cli, ["services", "--database-url", url], env={"COLUMNS": "200"})
+    assert tables.exit_code == 0 and "services (0 of 0)" in tables.stdout, tables.output
