@@ -8,24 +8,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 
 from resolvers.api import edge_of
 from resolvers.rules import json_body
-from resolvers.rules.errors import BodyTooLarge, Unauthenticated, ValidationFailed
+from resolvers.rules.errors import BodyTooLarge, ValidationFailed
 from schema import admission
-from schema.admission import AdmissionLimits, RefusalThrottle, SubscribeRate
+from schema.admission import AdmissionLimits, RefusalThrottle
 from schema.build import Limits, build_schema
 from schema.context import GraphQLContext
-from schema.fanout import SharedRenderingMixin
+from schema.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 # A TMF document may nest MAX_DEPTH levels, as on REST; the GraphQL envelope adds a few around it
 # ({"variables": {"patch": [{"value": ...}]}}).
@@ -63,66 +60,6 @@ class WebSocketLimits:
     legacy_protocol: bool = False
 
 
-class TransportWSHandler(SharedRenderingMixin, BaseGraphQLTransportWSHandler[GraphQLContext, None]):
-    """Strawberry's graphql-transport-ws handler, refusing one operation too many with a message naming the bound.
-
-    The refused operation gets an `error` message; the connection and its other subscriptions go on. Live
-    subscriptions of the same selection share one rendering per event (schema.fanout).
-    A connection opened without an `Authorization` header authenticates with its `connection_init` payload
-    (`{"Authorization": "Bearer <key or token>"}`); credentials that name no one close it with 4401.
-    """
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        context = self.context
-        if not context.authenticated and context.authenticate is not None:
-            payload = message.get("payload")
-            given = None
-            if isinstance(payload, dict):
-                value = payload.get("Authorization", payload.get("authorization"))
-                given = value if isinstance(value, str) else None
-            try:
-                caller = await context.authenticate(given)
-            except Unauthenticated:
-                await self.websocket.close(code=4401, reason="Unauthorized")
-                return
-            context.identify(caller)
-        await super().handle_connection_init(message)
-
-    rate: SubscribeRate | None = None
-
-    async def _refuse(self, message: SubscribeMessage, error: GraphQLError, document: object) -> None:
-        code = (error.extensions or {}).get("code", "Refused")
-        client = admission.client_of(self.context.request.scope)
-        admission.refused(code, client=client, document=document if isinstance(document, str) else None,
-                          transport="websocket")
-        throttle: RefusalThrottle | None = getattr(self.view, "throttle", None)
-        if throttle is not None:
-            await throttle.hold(client)  # this connection's next message waits too
-        await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        limits: AdmissionLimits = getattr(self.view, "admission", AdmissionLimits())
-        payload = message.get("payload")
-        document = payload.get("query") if isinstance(payload, dict) else None
-        if self.rate is None:
-            self.rate = SubscribeRate(limits.subscribe_rate, limits.subscribe_burst)
-        if not self.rate.take():
-            await self._refuse(message, admission.rate_error(limits.subscribe_rate, limits.subscribe_burst), document)
-            return
-        size = admission.oversized(document, limits.max_document_bytes)
-        if size is not None:
-            await self._refuse(message, admission.too_large(size, limits.max_document_bytes), document)
-            return
-        limit = self.max_subscriptions_per_connection
-        if (self.connection_acknowledged and limit is not None and message["id"] not in self.operations
-                and len(self.operations) >= limit):
-            text = (f"Too many operations on this connection: at most {limit} may run at once "
-                    "(TMF640_GRAPHQL_MAX_SUBSCRIPTIONS); complete one first")
-            await self._refuse(message, GraphQLError(text, extensions={"code": "SubscriptionLimit"}), document)
-            return
-        await super().handle_subscribe(message)
-
-
 class GraphQLApp(GraphQL[GraphQLContext, None]):
     """Serves /graphql over HTTP and WebSocket (subscriptions). GraphiQL only when asked for: the page given as
     `graphiql_html` (the server's own, whose assets it serves itself), never Strawberry's page that loads a CDN.
@@ -132,6 +69,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     """
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(
         self,
