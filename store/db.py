@@ -32,13 +32,14 @@ def read_engines(engine: AsyncEngine) -> list[Engine]:
     return [engine.sync_engine, *([companion] if companion is not None else [])]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int = 30000) -> None:
+def _sqlite_pragmas(dbapi_conn: Any) -> None:
+    """Every SQLite connection's settings. None has a busy handler (opened with `timeout=0`: it would sleep in
+    the loop's thread); a busy database is waited out by `sqlite_inloop.when_not_busy`."""
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below), or none at all on one-statement reads
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cur.close()
     # REGEXP in linear time (RE2), replacing the backtracking `re` function SQLAlchemy registers.
     dbapi_conn.create_function("regexp", 2, regexp, deterministic=True)
@@ -49,8 +50,6 @@ def make_read_engine(url: str) -> Engine:
     (`Database.run_read`), without the async adaptation's greenlet and cursor wrappers.
 
     Its connections run in autocommit (no BEGIN): what reads through it is one statement, atomic by itself.
-    Like the async engine's, they have no busy handler (it would sleep in the loop's thread): a busy database
-    is waited out by `sqlite_inloop.when_not_busy`.
     """
     sync_url = make_url(url).set(drivername="sqlite+pysqlite")
     engine = create_engine(sync_url, pool_size=4, max_overflow=4, isolation_level="AUTOCOMMIT",
@@ -58,7 +57,7 @@ def make_read_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        _sqlite_pragmas(dbapi_conn, busy_timeout_ms=0)
+        _sqlite_pragmas(dbapi_conn)
 
     return engine
 
@@ -85,7 +84,7 @@ def make_engine(url: str, *, echo: bool = False, workers: bool = False) -> Async
     require_driver(url)
     if url.startswith("sqlite"):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
-            raise ValueError("SQLite needs a file path: in-memory databases share one connection under aiosqlite")
+            raise ValueError("SQLite needs a file path: an in-memory database is a different one on each connection")
         size, overflow = sizes["sqlite"]
         # Statements run on the loop's thread (store/sqlite_inloop.py), which waits out a busy database itself.
         engine = create_async_engine(url, echo=echo, pool_size=size, max_overflow=overflow,
@@ -93,7 +92,7 @@ def make_engine(url: str, *, echo: bool = False, workers: bool = False) -> Async
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            _sqlite_pragmas(dbapi_conn, busy_timeout_ms=0)
+            _sqlite_pragmas(dbapi_conn)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:

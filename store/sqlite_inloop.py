@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import make_url
@@ -177,12 +177,7 @@ class Connection:
         return await when_not_busy(self._timeout, function, *args)
 
     def cursor(self) -> Cursor:
-        self._open()
         return Cursor(self)
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
-        cursor = self.cursor()
-        return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
         await self._call(self._open().commit)

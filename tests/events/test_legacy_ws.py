@@ -14,6 +14,7 @@ import websockets
 from tests.events.support import WAIT, event_settings
 from tests.events.ws import serving
 from tests.security.support import secured_settings
+from tests.test_admission import refusals
 
 PROTOCOL = [websockets.Subprotocol("graphql-ws")]
 # graphql-ws carries subscriptions only; this one is answered at once (an error naming its argument), which
@@ -45,10 +46,6 @@ def _ran(answer: dict[str, Any], id: str) -> bool:
         "code": "ValidationFailed", "path": "after"})
 
 
-def _refusals(caplog: pytest.LogCaptureFixture, code: str) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if getattr(r, "code", None) == code]
-
-
 async def test_an_oversized_document_is_refused_and_the_connection_goes_on(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -61,7 +58,7 @@ async def test_an_oversized_document_is_refused_and_the_connection_goes_on(
         assert answer["payload"]["extensions"]["code"] == "DocumentTooLarge"
         assert "TMF640_GRAPHQL_MAX_DOCUMENT_BYTES" in answer["payload"]["message"]
         assert _ran(await _start(ws, "ok", ANSWERED), "ok")
-    assert len(_refusals(caplog, "DocumentTooLarge")) == 1
+    assert len(refusals(caplog, "DocumentTooLarge")) == 1
 
 
 async def test_the_subscribe_rate_holds_on_the_legacy_protocol(database_url: str) -> None:
