@@ -5,8 +5,10 @@ Plain fields. Most of what a tree query returns are plain attributes (TMF attrib
 schema.convert). `execute_fields` completes them without graphql-core's per-field machinery (schema.plain),
 and leaves every other field, and any plain field whose value is not as its type says, to graphql-core's own
 `execute_field`, which reports errors exactly as before. Which fields of a selection are plain is worked out
-once per selection (memoised like graphql-core's sub-fields). With graphql-core middleware (a schema extension
-with a `resolve` hook) every field takes graphql-core's path, so that the middleware sees it.
+once per selection (memoised like graphql-core's sub-fields), and for a document the schema keeps
+(schema.prepared) once for every operation on it: the plan is kept with the document, keyed by what it depends
+on (`_selection_key`). With graphql-core middleware (a schema extension with a `resolve` hook) every field
+takes graphql-core's path, so that the middleware sees it.
 
 The memo. graphql-core 3.3 memoises collected sub-fields per executor, keyed by the identity of a list built
 anew for each operation. A subscription's per-event executor is a shallow copy of the subscription's, sharing
@@ -23,12 +25,33 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.plain import Step, plan_field, value
+from schema.prepared import Prepared
+
+
+def _selection_key(parent_type: Any, fast: bool, directives: tuple[Any, ...], grouped_field_set: Any) -> Any:
+    """What a selection's plan depends on, for a kept document (schema.prepared): the parent type, the nodes
+    of each field (the document's own, alive as long as it is kept), the values of the variables its
+    directives read. None (not kept) for a field deferred (@defer) or read through fragment arguments
+    (graphql-core's experimental fragment variables): their plans are the operation's own."""
+    fields = []
+    for name, details in grouped_field_set.items():
+        for entry in details:
+            if entry.defer_usage is not None or entry.fragment_variable_values is not None:
+                return None
+        fields.append((name, *(id(entry.node) for entry in details)))
+    return parent_type, fast, directives, tuple(fields)
 
 
 class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[Any, int], tuple[Any, list[Step]]] = {}
+        documents = getattr(getattr(self.schema, "_strawberry_schema", None), "prepared", None)
+        self._kept: Prepared | None = documents.of_operation(self.operation) if documents is not None else None
+        self._directives: tuple[Any, ...] = ()
+        if self._kept is not None:
+            values = self.variable_values.coerced
+            self._directives = tuple(values.get(name) for name in self._kept.directive_variables)
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor: Any = super().build_per_event_executor(payload)
@@ -43,9 +66,18 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if cached is not None:
             return cached[1]
         fast = self.middleware_manager is None or not self.middleware_manager.middlewares
+        kept, kept_key = self._kept, None
+        if kept is not None:
+            kept_key = _selection_key(parent_type, fast, self._directives, grouped_field_set)
+            known: list[Step] | None = kept.plan(kept_key) if kept_key is not None else None
+            if known is not None:
+                self._plans[key] = (grouped_field_set, known)
+                return known
         steps: list[Step] = [(name, details, plan_field(self, parent_type, details) if fast else None)
                              for name, details in grouped_field_set.items()]
         self._plans[key] = (grouped_field_set, steps)  # the set kept alive: its id stays its own
+        if kept is not None and kept_key is not None:
+            kept.keep(kept_key, steps)
         return steps
 
     def execute_fields(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -117,7 +118,8 @@ async def test_an_address_refused_again_and_again_gets_its_refusals_late(
 
 
 async def test_large_admitted_document_runs(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Below the cap but above OFFLOAD_BYTES: parsed and validated in the admission worker, then answered."""
+    """Below the cap but above OFFLOAD_BYTES: parsed and validated in the admission worker, then answered; the
+    same text again is neither parsed nor validated (schema.prepared)."""
     calls: list[str] = []
     real = admission.off_loop
 
@@ -126,8 +128,11 @@ async def test_large_admitted_document_runs(client: httpx.AsyncClient, monkeypat
         return await real(function, *args, **kwargs)
 
     monkeypatch.setattr(admission, "off_loop", counted)
-    body = await gql(client, padded(admission.OFFLOAD_BYTES + 100))
+    document = f"# {uuid.uuid4()}\n" + padded(admission.OFFLOAD_BYTES + 100)  # never sent before
+    body = await gql(client, document)
     assert body == {"data": {MARKER: "Query"}}
+    assert calls == ["parse", "validate_document"]
+    assert await gql(client, document) == body
     assert calls == ["parse", "validate_document"]
 
 
