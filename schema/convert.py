@@ -83,7 +83,7 @@ def instant(value: object) -> datetime | None:
         return None
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
     return value
 
 
@@ -105,7 +105,7 @@ def _converter(hint: Any) -> Converter:
     if hint is datetime:
         return instant
     if hint is JSON:
-        return _same
+        return same
     if origin is list:
         (item,) = typing.get_args(hint)
         return _list_of(_converter(item))
@@ -144,6 +144,7 @@ def _enum_of(kind: type[enum.Enum]) -> Converter:
         except ValueError:
             return None
 
+    convert.__tmf_enum__ = kind  # type: ignore[attr-defined]
     return convert
 
 
@@ -157,7 +158,7 @@ def _object_of(cls: Any) -> Converter:
 
 def undeclared(doc: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | None:
     """`extensions`: the attributes of `doc` outside `keys`, in the document's order; None if there are none."""
-    if doc.keys() <= keys:  # the usual case, checked without a dict built
+    if keys.issuperset(doc):  # the usual case, checked without a dict built
         return None
     return {k: v for k, v in doc.items() if k not in keys}
 
@@ -221,10 +222,22 @@ def from_document(cls: Any, name: str) -> tuple[str | None, Converter] | None:
     plan = _plan(cls)
     if name == "extensions":
         keys = plan.keys
-        return None, lambda doc: undeclared(doc, keys)
+
+        def extensions(doc: dict[str, Any]) -> dict[str, Any] | None:
+            return undeclared(doc, keys)
+
+        extensions.__tmf_declared__ = keys  # type: ignore[attr-defined]
+        return None, extensions
     if name == "document":
-        return None, _same
+        return None, same
     return plan.fields[name]
+
+
+def converts_to(convert: Converter) -> tuple[type[enum.Enum] | None, frozenset[str] | None]:
+    """What a converter is, for code that completes answers straight from documents (schema.plain): the enum
+    it reads a value as (None if it reads none), the TMF keys it leaves out when it is `extensions` (None if
+    it is not)."""
+    return getattr(convert, "__tmf_enum__", None), getattr(convert, "__tmf_declared__", None)
 
 
 def object_class(convert: Converter) -> tuple[Any, bool]:

@@ -24,7 +24,7 @@ from graphql import Undefined
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.plain import Step, plan_field, value
+from schema.plain import Plan, from_its_document, plan_selection, value
 from schema.prepared import Prepared
 
 
@@ -45,7 +45,7 @@ def _selection_key(parent_type: Any, fast: bool, directives: tuple[Any, ...], gr
 class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plans: dict[tuple[Any, int], tuple[Any, list[Step]]] = {}
+        self._plans: dict[tuple[Any, int], tuple[Any, Plan]] = {}
         documents = getattr(getattr(self.schema, "_strawberry_schema", None), "prepared", None)
         self._kept: Prepared | None = documents.of_operation(self.operation) if documents is not None else None
         self._directives: tuple[Any, ...] = ()
@@ -59,7 +59,7 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executor._plans = {}
         return executor
 
-    def plan(self, parent_type: Any, grouped_field_set: Any) -> list[Step]:
+    def plan(self, parent_type: Any, grouped_field_set: Any) -> Plan:
         """Each field of this selection of `parent_type`, with how to complete it (schema.plain)."""
         key = (parent_type, id(grouped_field_set))
         cached = self._plans.get(key)
@@ -69,26 +69,30 @@ class BoundedExecutionContext(StrawberryGraphQLCoreExecutionContext):
         kept, kept_key = self._kept, None
         if kept is not None:
             kept_key = _selection_key(parent_type, fast, self._directives, grouped_field_set)
-            known: list[Step] | None = kept.plan(kept_key) if kept_key is not None else None
+            known: Plan | None = kept.plan(kept_key) if kept_key is not None else None
             if known is not None:
                 self._plans[key] = (grouped_field_set, known)
                 return known
-        steps: list[Step] = [(name, details, plan_field(self, parent_type, details) if fast else None)
-                             for name, details in grouped_field_set.items()]
-        self._plans[key] = (grouped_field_set, steps)  # the set kept alive: its id stays its own
+        plan = plan_selection(self, parent_type, grouped_field_set, fast)
+        self._plans[key] = (grouped_field_set, plan)  # the set kept alive: its id stays its own
         if kept is not None and kept_key is not None:
-            kept.keep(kept_key, steps)
-        return steps
+            kept.keep(kept_key, plan)
+        return plan
 
     def execute_fields(
         self, parent_type: Any, source_value: Any, path: Any, grouped_field_set: Any, position_context: Any
     ) -> Any:
         """graphql-core's `execute_fields`, with plain fields completed on the fast path."""
+        plan = self.plan(parent_type, grouped_field_set)
+        if plan.whole is not None:
+            whole = from_its_document(plan, source_value)
+            if whole is not None:
+                return whole
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, kind in self.plan(parent_type, grouped_field_set):
+            for response_name, field_details_list, kind in plan.steps:
                 if kind is not None:
                     try:
                         results[response_name] = value(kind, source_value)

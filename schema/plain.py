@@ -25,7 +25,9 @@ has no side effect but a cached conversion, so reading twice is harmless.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from functools import cache
 from typing import Any, NamedTuple, cast
 
 from graphql import (
@@ -41,11 +43,22 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from schema.convert import bool_or_none, from_document, object_class, reader, text_or_none
+from schema.convert import (
+    bool_or_none,
+    converts_to,
+    from_document,
+    instant,
+    object_class,
+    reader,
+    same,
+    text_or_none,
+    undeclared,
+)
 
 BASIC_RESOLVER = "_get_basic_result"  # the name of Strawberry's resolver for a field without one of its own
 ALLOWED_DIRECTIVES = frozenset({"skip", "include"})  # applied when fields are collected; nothing left to do
 Raw = Callable[[Any], Any]  # a stored value (or the whole document) -> the completed answer, or raises Slow
+DATES_KEPT = 4096  # date-time texts whose answers are remembered (`_remembered`)
 
 
 class Leaf(NamedTuple):
@@ -57,6 +70,7 @@ class Leaf(NamedTuple):
     raw: Raw | None  # for an object of exactly `cls` not holding the attribute yet: its answer from the document
     leaf: GraphQLLeafType
     non_null: bool
+    convert: Raw | None = None  # the attribute's converter (schema.convert), when `raw` is not None
 
 
 class Tree(NamedTuple):
@@ -70,11 +84,21 @@ class Tree(NamedTuple):
     non_null: bool
     is_list: bool
     item_non_null: bool
-    steps: list[Step]
-    from_dict: Raw | None  # the answer for an object of this type given by its document (None: not TMF)
+    plan: Plan  # of the selection on the object (or each)
 
 
 Step = tuple[str, Any, Leaf | Tree | None]  # response name, field details list, how to complete it (None: slow)
+
+
+class Plan(NamedTuple):
+    """How to complete each field of a selection; and, when every field is a TMF attribute, the whole answer for
+    an object of the type from its document at once."""
+
+    steps: list[Step]
+    whole: Raw | None = None  # document -> the answer (None: some field is not a TMF attribute of the type)
+    own: Any = None  # with `whole`: the class of the type's objects (a `@tmf_type`)
+    attributes: frozenset[str] = frozenset()  # with `whole`: the Python names of the selected attributes
+    is_type_of: Any = None  # with `whole`: the type's check of an object, if it has one
 
 
 class Slow(Exception):
@@ -104,6 +128,33 @@ def _accessor(parent_type: GraphQLObjectType, field_details_list: Any) -> tuple[
     return field_def, definition.python_name, resolve, origin if read is not None else None, read
 
 
+def plan_selection(executor: Any, parent_type: GraphQLObjectType, grouped_field_set: Any, fast: bool) -> Plan:
+    """The plan of a selection of `parent_type` (`fast` False: every field on graphql-core's path)."""
+    steps: list[Step] = [(name, details, plan_field(executor, parent_type, details) if fast else None)
+                         for name, details in grouped_field_set.items()]
+    whole = _object_from_raw(parent_type, steps, of_objects=True)
+    if whole is None:
+        return Plan(steps)
+    attributes = frozenset(cast(Leaf | Tree, kind).name for _, _, kind in steps)
+    return Plan(steps, whole, _origin(parent_type), attributes, parent_type.is_type_of)
+
+
+def from_its_document(plan: Plan, obj: Any) -> dict[str, Any] | None:
+    """The answer of a whole selection for `obj` straight from its document, when it has one, is of the type (as
+    graphql-core checks it) and no selected attribute was read (converted) yet; else, or when a value needs
+    graphql-core's error, None."""
+    if type(obj) is not plan.own or plan.whole is None or not plan.attributes.isdisjoint(values := obj.__dict__):
+        return None
+    doc = values.get("tmf")
+    if not isinstance(doc, dict) or (plan.is_type_of is not None and not plan.is_type_of(obj, None)):
+        return None
+    try:
+        answer: dict[str, Any] = plan.whole(doc)
+    except Slow:
+        return None
+    return answer
+
+
 def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list: Any) -> Leaf | Tree | None:
     """How to complete this field of `parent_type` on the fast path, or None (graphql-core's path)."""
     found = _accessor(parent_type, field_details_list)
@@ -117,7 +168,7 @@ def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list
     gtype = gtype.of_type if non_null else gtype
     if is_leaf_type(gtype):
         raw = _leaf_from_raw(derive[1], gtype, non_null) if derive else None
-        return Leaf(name, resolve, cls, read, key, raw, gtype, non_null)
+        return Leaf(name, resolve, cls, read, key, raw, gtype, non_null, derive[1] if derive else None)
     is_list = isinstance(gtype, GraphQLList)
     item_non_null = False
     if is_list:
@@ -129,15 +180,14 @@ def plan_field(executor: Any, parent_type: GraphQLObjectType, field_details_list
     grouped, defer_usages, _ = executor.collect_subfields(gtype, field_details_list)
     if defer_usages:
         return None
-    steps = executor.plan(gtype, grouped)
-    if any(kind is None for _, _, kind in steps):
+    plan: Plan = executor.plan(gtype, grouped)
+    if any(kind is None for _, _, kind in plan.steps):
         return None
-    from_dict = _object_from_raw(gtype, steps)
     raw = None
-    if derive is not None and key is not None and from_dict is not None \
+    if derive is not None and key is not None and plan.whole is not None and gtype.is_type_of is None \
             and object_class(derive[1]) == (_origin(gtype), is_list):
-        raw = _objects_from_raw(from_dict, non_null, is_list)
-    return Tree(name, resolve, cls, read, key, raw, gtype, non_null, is_list, item_non_null, steps, from_dict)
+        raw = _objects_from_raw(plan.whole, non_null, is_list)
+    return Tree(name, resolve, cls, read, key, raw, gtype, non_null, is_list, item_non_null, plan)
 
 
 def _leaf_from_raw(convert: Raw, leaf: GraphQLLeafType, non_null: bool) -> Raw:
@@ -162,37 +212,106 @@ def _leaf_from_raw(convert: Raw, leaf: GraphQLLeafType, non_null: bool) -> Raw:
     return complete_leaf
 
 
-def _object_from_raw(object_type: GraphQLObjectType, steps: list[Step]) -> Raw | None:
-    """The answer for an object of `object_type` from its document, when every selected field derives from it."""
-    if object_type.is_type_of is not None:
+def _object_from_raw(object_type: GraphQLObjectType, steps: list[Step], of_objects: bool = False) -> Raw | None:
+    """The answer for an object of `object_type` from its document, when every selected field derives from it.
+    Not for a type with an `is_type_of` check, unless `of_objects` (the caller checks the object first)."""
+    if object_type.is_type_of is not None and not of_objects:
         return None
-    entries: list[tuple[str, str | None, Raw]] = []
+    entries: list[tuple[str, Leaf | Tree]] = []
     for response_name, _, kind in steps:
         if kind is None or kind.raw is None or kind.cls is not _origin(object_type):
             return None
-        entries.append((response_name, kind.key, kind.raw))
-
+        entries.append((response_name, kind))
     return _compile(entries)
 
 
-def _compile(entries: list[tuple[str, str | None, Raw]]) -> Raw:
-    """`doc -> {response name: raw(doc.get(key))}` as one generated function: no loop, no call per text or
-    boolean leaf (their conversion, an isinstance check, is written inline). Names are GraphQL names and TMF
-    keys, written with repr()."""
-    namespace: dict[str, Any] = {"isinstance": isinstance, "str": str, "bool": bool}
+def _compile(entries: list[tuple[str, Leaf | Tree]]) -> Raw:
+    """`doc -> {response name: answer}` as one generated function, each answer written inline where its
+    completion is a check and a read (`_inline`), else a call of its `raw`. Names are GraphQL names and TMF keys,
+    written with repr()."""
+    namespace: dict[str, Any] = {"isinstance": isinstance, "str": str, "bool": bool, "dict": dict, "list": list,
+                                 "undeclared": undeclared}
     items = []
-    for i, (name, key, raw) in enumerate(entries):
-        read = f"get({key!r})" if key is not None else "doc"
-        if raw is text_or_none or raw is bool_or_none:
-            kind = "str" if raw is text_or_none else "bool"
-            items.append(f"{name!r}: v if isinstance(v := {read}, {kind}) else None")
-        else:
-            namespace[f"r{i}"] = raw
-            items.append(f"{name!r}: r{i}({read})")
+    for i, (name, kind) in enumerate(entries):
+        read = f"get({kind.key!r})" if kind.key is not None else "doc"
+        items.append(f"{name!r}: {_inline(i, kind, read, namespace)}")
     source = "def complete_object(doc):\n    get = doc.get\n    return {" + ", ".join(items) + "}\n"
     exec(compile(source, "<schema.plain>", "exec"), namespace)  # generated from the plan above
     complete_object: Raw = namespace["complete_object"]
     return complete_object
+
+
+def _inline(i: int, kind: Leaf | Tree, read: str, namespace: dict[str, Any]) -> str:
+    """The expression answering entry `i` from `read` (its stored value, or the document), as its `raw` would.
+
+    Written inline for a nullable field: text and booleans (an isinstance check), a JSON value (the value),
+    `extensions` (the undeclared attributes), an enum (a dict from stored text to answer, made with the same
+    converter and coercion), a nested object or list of objects (its completion per dict). Others, and every
+    non-null field (which may need graphql-core's error), call `raw`; a date-time's answer is remembered per text.
+    """
+    raw = kind.raw
+    if raw is text_or_none or raw is bool_or_none:
+        return f"v if isinstance(v := {read}, {'str' if raw is text_or_none else 'bool'}) else None"
+    if not kind.non_null:
+        if isinstance(kind, Tree) and kind.raw is not None and kind.plan.whole is not None:
+            namespace[f"f{i}"] = kind.plan.whole
+            if kind.is_list:
+                return f"[f{i}(x) for x in v if isinstance(x, dict)] if isinstance(v := {read}, list) else None"
+            return f"f{i}(v) if isinstance(v := {read}, dict) else None"
+        if isinstance(kind, Leaf) and kind.convert is not None:
+            enum_kind, declared = converts_to(kind.convert)
+            if declared is not None and _passes_through(kind.leaf):
+                namespace[f"k{i}"] = declared
+                return f"undeclared(doc, k{i})"
+            if kind.convert is same and _passes_through(kind.leaf):
+                return read
+            answers = _enum_answers(enum_kind, kind.convert, kind.leaf) if enum_kind is not None else None
+            if answers is not None:
+                namespace[f"m{i}"] = answers
+                return f"m{i}.get(v) if isinstance(v := {read}, str) else None"
+            if kind.convert is instant:
+                raw = _remembered(kind.leaf)
+    namespace[f"r{i}"] = raw
+    return f"r{i}({read})"
+
+
+def _passes_through(leaf: GraphQLLeafType) -> bool:
+    """True for Strawberry's JSON scalar, whose answer is the value itself."""
+    probes: list[Any] = [{"a": [1]}, [None], "s", 1, 2.5, True]
+    return leaf.name == "JSON" and all(leaf.coerce_output_value(p) is p for p in probes)
+
+
+def _enum_answers(kind: type[enum.Enum], convert: Raw, leaf: GraphQLLeafType) -> dict[str, Any] | None:
+    """Stored text -> answer, for each value of an enum of text values (None when one is not text, or has no
+    answer): what converting and coercing gives, computed once."""
+    answers = {}
+    for member in kind:
+        coerced = leaf.coerce_output_value(convert(member.value))
+        if not isinstance(member.value, str) or coerced is None or coerced is Undefined:
+            return None
+        answers[member.value] = coerced
+    return answers
+
+
+@cache
+def _remembered(leaf: GraphQLLeafType) -> Raw:
+    """A nullable date-time's answer from its stored text, remembered per text (a tree repeats a few dates):
+    at most DATES_KEPT texts, then forgotten at once."""
+    complete = _leaf_from_raw(instant, leaf, False)
+    answers: dict[str, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if type(value) is not str:
+            return complete(value)
+        found = answers.get(value)
+        if found is None:
+            found = complete(value)
+            if len(answers) >= DATES_KEPT:
+                answers.clear()
+            answers[value] = found
+        return found
+
+    return remembered
 
 
 def _objects_from_raw(from_dict: Raw, non_null: bool, is_list: bool) -> Raw:
@@ -261,7 +380,10 @@ def _complete(kind: Leaf | Tree, found: Any) -> Any:
 def _object(kind: Tree, obj: Any) -> dict[str, Any]:
     if isinstance(obj, Exception):
         raise Slow
+    answer = from_its_document(kind.plan, obj)
+    if answer is not None:
+        return answer
     is_type_of = kind.object_type.is_type_of
     if is_type_of is not None and not is_type_of(obj, None):  # type: ignore[arg-type]  # Strawberry's do not read it
         raise Slow
-    return {name: value(cast(Leaf | Tree, sub), obj) for name, _, sub in kind.steps}  # planned: none is None
+    return {name: value(cast(Leaf | Tree, sub), obj) for name, _, sub in kind.plan.steps}  # planned: none is None

@@ -16,6 +16,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from resolvers.api import Resolvers
 from resolvers.bulk import BulkImport, Item
 from resolvers.context import DEFAULT_TENANT, RequestContext
+from schema import plain
 from schema.build import build_schema
 from schema.context import GraphQLContext
 from schema.execution import BoundedExecutionContext
@@ -121,6 +122,55 @@ async def test_values_of_the_wrong_type_answer_as_graphql_core_would(resolvers: 
     assert [s["id"] for s in askew["supportingService"]] == ["elsewhere-1", None]
     assert askew["serviceRelationship"][0]["service"] is None
     assert askew["serviceRelationship"][1]["service"]["state"] is None
+
+
+async def test_services_listed_answer_from_their_documents_as_graphql_core_would(
+    resolvers: Resolvers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service given by a resolver (here a page's nodes) whose selection holds TMF attributes only is answered
+    straight from its document (schema.plain `_object`), wrong-typed values included, and equals graphql-core's
+    answer."""
+    await _insert(resolvers, "askew", _askew(full_service("askew")))
+    await _insert(resolvers, "fine", full_service("fine"))
+    per_field: list[str] = []
+    original = plain.value
+
+    def counted(kind: Any, source: Any) -> Any:
+        if type(source).__name__ == "Service":
+            per_field.append(kind.name)
+        return original(kind, source)
+
+    monkeypatch.setattr(plain, "value", counted)
+    query = f"{{ services(sort: [{{field: id}}]) {{ edges {{ node {{ {EVERY} }} }} }} }}"
+    fast, slow = await _both(resolvers, query, {})
+    assert fast == slow and not fast["errors"]
+    nodes = [edge["node"] for edge in fast["data"]["services"]["edges"]]
+    assert [n["id"] for n in nodes] == ["askew", "fine"] and nodes[0]["state"] is None and nodes[1]["state"]
+    assert per_field == []  # no service was answered field by field
+
+
+def test_a_whole_answer_from_the_document_only_for_an_object_as_it_was_read() -> None:
+    """`from_its_document` answers from the document only for an object of exactly the type's class, that passes
+    the type's check, whose selected attributes were not read (converted, perhaps changed) yet; else None, and
+    the fields are completed one by one."""
+
+    class Doc:
+        def __init__(self, **values: Any) -> None:
+            self.__dict__.update(values)
+
+    def whole(doc: dict[str, Any]) -> dict[str, Any]:
+        if doc["name"] is None:
+            raise plain.Slow
+        return {"name": doc["name"]}
+
+    plan = plain.Plan([], whole, Doc, frozenset({"name"}))
+    assert plain.from_its_document(plan, Doc(tmf={"name": "a"})) == {"name": "a"}
+    assert plain.from_its_document(plan, Doc(tmf={"name": "a"}, name="changed")) is None  # read already
+    assert plain.from_its_document(plan, Doc(tmf={"name": None})) is None  # graphql-core reports it
+    assert plain.from_its_document(plan, Doc()) is None  # no document
+    assert plain.from_its_document(plan, type("Other", (Doc,), {})(tmf={"name": "a"})) is None
+    refused = plan._replace(is_type_of=lambda obj, info: False)
+    assert plain.from_its_document(refused, Doc(tmf={"name": "a"})) is None
 
 
 @strawberry.enum

@@ -13,7 +13,7 @@ from graphql import parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schema.admitted
-import schema.execution
+import schema.plain
 from resolvers.api import Resolvers
 from resolvers.bulk import BulkImport, Item
 from resolvers.context import Caller, RequestContext
@@ -106,7 +106,7 @@ async def test_the_same_document_again_is_not_parsed_validated_or_planned(
     server = build_schema()
     calls: list[str] = []
     for module, name in ((schema.admitted, "parse"), (schema.admitted, "validate_document"),
-                         (schema.execution, "plan_field")):
+                         (schema.plain, "plan_field")):
         real = getattr(module, name)
 
         def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
