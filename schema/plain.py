@@ -14,8 +14,10 @@ microseconds of bookkeeping per field whose work is one attribute read. Here a s
 
 TMF attributes not yet read are completed straight from the document: the attribute's converter and the
 type's coercion composed (`_leaf_from_raw`), and a nested TMF object completed from its dict without building
-the object (`_object_from_raw`). The answer is the one the objects would give, field for field: the same
-converters run on the same values.
+the object (`_object_from_raw`, one generated function per selection, `_compile`). A selection of TMF
+attributes only, on an object none of whose selected attributes was read yet, is answered from its document
+at once (`Plan.whole`, `from_its_document`), a Service of a tree as much as a nested feature. The answer is
+the one the objects would give, field for field: the same converters run on the same values.
 
 The fast path never reports an error itself. Anything unexpected (a null in a non-null position, a value the
 scalar refuses, an object that is not of its type, a value that is not a list) abandons it for that field,
