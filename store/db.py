@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import os
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from store.patterns import regexp
 WRITE_OPTION = "tmf640_write"
 SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite statement waits for another process's write lock
 T = TypeVar("T")
+log = logging.getLogger("tmf640.db")
 # The synchronous engine each SQLite Database reads through (`Database.run_read`), by its async engine's sync
 # side, so that tools counting statements (tests/sqlcount.py) find both.
 _READ_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
@@ -118,6 +120,10 @@ class Database:
         self._write_lock: asyncio.Lock | None = parent._write_lock if parent is not None else (
             asyncio.Lock() if not self.is_postgres else None)
         self._side: AsyncEngine | None = None  # PostgreSQL: connections kept apart for background bookkeeping
+        # PostgreSQL: every connection this Database opened, so that none outlives `dispose` (below).
+        self._opened: weakref.WeakSet[Any] = weakref.WeakSet()
+        if self.is_postgres:
+            _track(self.engine, self._opened)
         # SQLite reads of one statement run on a synchronous engine, straight from the loop (`run_read`);
         # PostgreSQL runs them on asyncpg in autocommit.
         self.read_engine: Engine | None = None
@@ -181,6 +187,7 @@ class Database:
             return
         if self._side is None:
             self._side = create_async_engine(self.url, pool_size=2, max_overflow=0, pool_pre_ping=True)
+            _track(self._side, self._opened)
         async with self._side.connect() as conn, conn.begin():
             yield conn
 
@@ -205,6 +212,25 @@ class Database:
             await self._side.dispose()
         if self.read_engine is not None and self._parent is None:
             self.read_engine.dispose()
+        self._close_stragglers()
+
+    def _close_stragglers(self) -> None:
+        """Close the connections still checked out: `engine.dispose()` leaves them to their holder, and one
+        given back later goes into the discarded pool, open until the garbage collector finds it (asyncpg then
+        warns of an unclosed connection). Whatever still holds one at this point outlived the server's stop."""
+        open_ = [c for c in list(self._opened) if not c.is_closed()]
+        if open_:
+            log.warning("%d database connection(s) still in use when the database was closed: terminated",
+                        len(open_))
+        for conn in open_:
+            conn.terminate()
+
+
+def _track(engine: AsyncEngine, opened: weakref.WeakSet[Any]) -> None:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        opened.add(dbapi_connection.driver_connection)
+
+    event.listen(engine.sync_engine, "connect", on_connect)
 
 
 def _on_read_connection(engine: Engine, fn: Callable[[Connection], T]) -> T:

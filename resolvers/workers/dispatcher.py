@@ -92,7 +92,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}  # by listener, while it is served
+        self._live: set[asyncio.Task[None]] = set()  # every worker until it has ended, its lease released
         self._client = HubClient(config.timeout)
         self._queries: dict[str | None, tuple[Condition, ...]] = {}
         # By outbox seq: what every listener needs of one event (its filter index, the bytes POSTed), made once.
@@ -128,10 +129,13 @@ class Dispatcher:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
-        tasks = [*([self._task] if self._task is not None else []), *self._workers.values()]
-        if tasks:  # no query is cut off mid-flight unless the grace period runs out
-            _done, late = await asyncio.wait(tasks, timeout=self.config.timeout)
-            for task in late:
+        # The loop may still claim a listener while it stops, and a worker leaves `_workers` before releasing its
+        # lease: wait for every task alive until none is left (the database must not be closed under one).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout
+        while pending := [t for t in (self._task, *self._live) if t is not None and not t.done()]:
+            _done, late = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            for task in late:  # no query is cut off mid-flight unless the grace period runs out
                 task.cancel()
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
@@ -198,9 +202,14 @@ class Dispatcher:
                 log.debug("hub %s claimed by %s", hub_id, self.owner)
                 task = asyncio.create_task(self._serve(hub_id), name=f"tmf640-hub-{hub_id}")
                 self._workers[hub_id] = task
-                task.add_done_callback(lambda _t: self.wake())
+                self._live.add(task)
+                task.add_done_callback(self._ended)
                 free -= 1
         return due.next_retry_at
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._live.discard(task)
+        self.wake()
 
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.config.lease_seconds)

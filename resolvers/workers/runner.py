@@ -56,7 +56,8 @@ class Runner:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}  # by activation, while it executes
+        self._live: set[asyncio.Task[None]] = set()  # every execution until it has ended, its lease released
         self._tasks: list[asyncio.Task[None]] = []
         self._lost: set[str] = set()  # lost during the current execution (counted once)
         # Counters (plain attributes, read by whoever exports metrics):
@@ -104,7 +105,9 @@ class Runner:
         self.kick()
         await self._settle(self._tasks, grace_seconds)  # the loop may still start what it just claimed
         held = list(self._running)
-        await self._settle(list(self._running.values()), grace_seconds)
+        # An execution leaves `_running` before releasing its lease: wait for it whole (the database must not be
+        # closed under it).
+        await self._settle(list(self._live), grace_seconds)
         self._running.clear()
         await self.committer.stop()
         await self.keeper.stop()
@@ -134,6 +137,8 @@ class Runner:
                 for activation_id in await self._claim(free) if free > 0 else []:
                     task = asyncio.create_task(self._execute(activation_id))
                     self._running[activation_id] = task
+                    self._live.add(task)
+                    task.add_done_callback(self._live.discard)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be briefly unavailable: try again at the next scan
