@@ -221,7 +221,7 @@ class Database:
         open_ = [c for c in list(self._opened) if not c.is_closed()]
         if open_:
             log.warning("%d database connection(s) still in use when the database was closed: terminated",
-                        len(open_))
+                        len(open_), extra={"event": "connections_left_open", "count": len(open_)})
         for conn in open_:
             conn.terminate()
 

@@ -84,7 +84,8 @@ async def test_closing_the_database_closes_a_connection_still_in_use(
     with caplog.at_level(logging.WARNING, logger="tmf640.db"):
         await db.dispose()
     assert raw.is_closed()
-    assert any("1 database connection(s) still in use" in r.getMessage() for r in caplog.records)
+    assert [(r.getMessage(), getattr(r, "event", None), getattr(r, "count", None)) for r in caplog.records] == [
+        ("1 database connection(s) still in use when the database was closed: terminated", "connections_left_open", 1)]
     with pytest.raises(DBAPIError, match="connection is closed"):
         await conn.close()  # its holder, letting go later, finds it closed: nothing is left open
 
