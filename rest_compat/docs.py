@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from resolvers.rules.validation import swagger
 from rest_compat.http import context
+from rest_compat.responses import JSONResponse
 
 
 def document(base_url: str, prefix: str) -> dict[str, Any]:

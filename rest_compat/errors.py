@@ -6,7 +6,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match
 
 from resolvers.rules.errors import (
@@ -22,6 +22,7 @@ from resolvers.rules.errors import (
     Unauthorised,
     ValidationFailed,
 )
+from rest_compat.responses import JSONResponse
 
 log = logging.getLogger("tmf640.rest")
 

@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from resolvers.api import Resolvers, edge_of
 from resolvers.context import RequestContext
 from resolvers.rules import json_body
 from resolvers.rules.errors import ValidationFailed
 from rest_compat.errors import RestError
+from rest_compat.responses import JSONResponse
 from store.query_form import Page
 
 JSON_TYPES = ("application/json",)

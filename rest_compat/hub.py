@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from resolvers.api import Resolvers
@@ -12,6 +12,7 @@ from resolvers.rules.errors import InvalidQuery
 from rest_compat import params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json, resolvers
+from rest_compat.responses import JSONResponse
 from store.query_form import Page
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from resolvers.api import Resolvers
 from resolvers.context import RequestContext
@@ -24,6 +24,7 @@ from resolvers.services import ServiceResult
 from rest_compat.errors import error_response
 from rest_compat.http import resolvers as resolvers_of
 from rest_compat.http import rest_config
+from rest_compat.responses import JSONResponse
 
 POLICY_HEADER = "x-activation-policy"
 POLICY_PARAM = "activationPolicy"

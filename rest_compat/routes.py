@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from resolvers.rules.patching import Patch
@@ -12,6 +12,7 @@ from rest_compat import docs, hub, params
 from rest_compat.errors import RestError
 from rest_compat.http import context, page_response, read_json, require_json, resolvers
 from rest_compat.prefer import policy_of, respond
+from rest_compat.responses import JSONResponse
 
 # The spelling of the TMF640 paths comes first: Starlette tries routes in order.
 PREFIXES = ("/tmf-api/serviceActivationAndConfiguration/v4", "/tmf-api/ServiceActivationAndConfiguration/v4")

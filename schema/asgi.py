@@ -16,7 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from resolvers.api import edge_of
-from resolvers.rules import json_body
+from resolvers.rules import json_body, json_text
 from resolvers.rules.errors import BodyTooLarge, ValidationFailed
 from schema import admission
 from schema.admission import AdmissionLimits, RefusalThrottle
@@ -95,6 +95,11 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             keep_alive=ws.legacy_protocol,  # graphql-ws "ka" messages; graphql-transport-ws has ping/pong
         )
         self.graphiql_html = graphiql_html
+
+    def encode_json(self, data: object) -> str:
+        """Answers and WebSocket messages, written as REST's are (resolvers.rules.json_text). Text, not bytes:
+        Strawberry sends bytes over a WebSocket as a binary frame, which graphql-transport-ws clients refuse."""
+        return json_text.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql_html is None:
