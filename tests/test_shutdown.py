@@ -93,8 +93,8 @@ async def test_closing_the_database_closes_a_connection_still_in_use(
 async def test_stopping_the_runner_waits_for_an_execution_letting_its_lease_go(
         harness_factory: MakeHarness, driver: DriverService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Work parked for an operator leaves the runner's table of running work, then releases its lease: stop()
-    waits for that release too. (On SQLite the held release also holds the one write lock, which the claiming
-    loop waits for: there stop() could not overtake it anyway; PostgreSQL shows the difference.)"""
+    waits for that release too. (On SQLite the held release also holds the one write lock, and the old stop()
+    happened to wait behind it: there it passed anyway; PostgreSQL shows the difference.)"""
     h = await http_harness(harness_factory, driver)
     runner: Runner = h.resolvers.engine.runner
     releasing, go_on, released = asyncio.Event(), asyncio.Event(), asyncio.Event()
