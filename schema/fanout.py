@@ -46,6 +46,7 @@ from graphql import (
 from prometheus_client import Counter, Gauge
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from resolvers.rules import json_text
 from resolvers.telemetry import REGISTRY
 from schema.subscription import POSITION
 
@@ -218,7 +219,7 @@ def _encode(result: ExecutionResult) -> str:
         payload["errors"] = [e.formatted for e in result.errors]
     if result.extensions:
         payload["extensions"] = result.extensions
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return json_text.dumps(payload).decode()  # as every other answer is written (resolvers.rules.json_text)
 
 
 def key_of(handler: Any, query: str, variables: dict[str, Any] | None, name: str | None) -> Hashable:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from resolvers.rules import json_text
 from resolvers.rules.errors import ValidationFailed
 
 SIGNATURE_HEADER = "X-TMF640-Signature"
@@ -44,8 +44,8 @@ class DeliveryPolicy:
 
 
 def body_of(envelope: dict[str, Any]) -> bytes:
-    """The exact bytes POSTed (and signed): compact UTF-8 JSON."""
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The exact bytes POSTed (and signed): compact UTF-8 JSON, written as every answer is (json_text)."""
+    return json_text.dumps(envelope)
 
 
 def sign(secret: str, body: bytes) -> str:
